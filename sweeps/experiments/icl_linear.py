@@ -1,0 +1,215 @@
+"""In-context linear regression: what one attention layer learns (He et al. 2025; Zhang, Frei & Bartlett 2023).
+
+One run trains, as batched ensembles over seeds, a multi-head softmax layer for each head count and a
+linear self-attention layer, all at one training context length, then measures their risk at several
+test lengths beside the closed forms of `attnbench.theory.icl_linear`, and reads the learned circuits
+(ω_h, μ_h) against the solution manifold S_γ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from attnbench.models.icl_attention import LinearSelfAttentionICL, MultiHeadSoftmaxICL
+from attnbench.sweeps.experiments.base import Experiment, RunContext, require
+from attnbench.sweeps.experiments.icl_linear_claims import CLAIMS
+from attnbench.sweeps.experiments.icl_linear_figures import draw
+from attnbench.sweeps.training import make_optimizer, train_ensemble
+from attnbench.tasks import icl_linear as task
+from attnbench.theory import icl_linear as theory
+
+
+@dataclass
+class IclLinearParams:
+    dim: int = 5
+    train_length: int = 40
+    noise_var: float = 0.1
+    heads: list[int] = field(default_factory=lambda: [1, 2])
+    seeds: int = 3
+    steps: int = 4000
+    lr: float = 1e-3
+    batch_size: int = 256
+    lsa_steps: int = 2000
+    lsa_lr: float = 1e-2
+    test_lengths: list[int] = field(default_factory=lambda: [10, 20, 40, 80, 160, 320])
+    test_prompts: int = 16384
+    log_every: int = 100
+
+    def __post_init__(self) -> None:
+        require(self.dim >= 1, "params.dim", f"must be a positive integer, got {self.dim}")
+        require(self.train_length >= 1, "params.train_length", f"must be >= 1, got {self.train_length}")
+        require(self.noise_var >= 0, "params.noise_var", f"must be >= 0, got {self.noise_var}")
+        require(len(self.heads) > 0 and all(h >= 1 for h in self.heads), "params.heads",
+                f"must be a non-empty list of positive head counts, got {self.heads}")
+        require(self.seeds >= 1, "params.seeds", f"must be >= 1, got {self.seeds}")
+        require(self.steps >= 0 and self.lsa_steps >= 0, "params.steps", "step counts must be >= 0")
+        require(self.lr > 0 and self.lsa_lr > 0, "params.lr", "learning rates must be > 0")
+        require(self.batch_size >= 1, "params.batch_size", f"must be >= 1, got {self.batch_size}")
+        require(len(self.test_lengths) > 0 and all(n >= 1 for n in self.test_lengths), "params.test_lengths",
+                f"must be a non-empty list of lengths >= 1, got {self.test_lengths}")
+        require(self.test_prompts >= 1, "params.test_prompts", f"must be >= 1, got {self.test_prompts}")
+        require(self.log_every >= 1, "params.log_every", f"must be >= 1, got {self.log_every}")
+
+
+EVAL_CHUNK = 2048
+
+
+def _configs(params: IclLinearParams, members: int, length: int, batch: int) -> list[task.IclLinearConfig]:
+    return [task.IclLinearConfig(dim=params.dim, context_length=length, noise_var=params.noise_var,
+                                 batch_size=batch, stream=member) for member in range(members)]
+
+
+def _ensemble_batch(configs: list[task.IclLinearConfig], split: task.Split, index: int,
+                    device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    batches = [task.sample(config, split, index) for config in configs]
+    inputs = torch.stack([b.inputs for b in batches]).to(device)
+    return inputs, torch.stack([b.targets for b in batches]).to(device)
+
+
+def _test_set(params: IclLinearParams, length: int) -> list[task.Batch]:
+    """The shared test prompts at one length (stream 0, split ``test``): every model sees the same ones."""
+    config = task.IclLinearConfig(dim=params.dim, context_length=length, noise_var=params.noise_var,
+                                  batch_size=min(EVAL_CHUNK, params.test_prompts))
+    chunks = -(-params.test_prompts // config.batch_size)
+    return [task.sample(config, "test", i) for i in range(chunks)]
+
+
+def _train(model: torch.nn.Module, params: IclLinearParams, steps: int, lr: float, ctx: RunContext,
+           label: str, extra: dict) -> list[dict]:
+    """Train an ensemble with fresh batches (Adam); return its train-loss rows."""
+    configs = _configs(params, params.seeds, params.train_length, params.batch_size)
+    optimizer = make_optimizer(model.parameters(), "adam", lr)
+    rows: list[dict] = []
+
+    def losses(step: int) -> torch.Tensor:
+        inputs, targets = _ensemble_batch(configs, "train", step, ctx.device)
+        return ((model(inputs) - targets) ** 2).mean(dim=-1)
+
+    def log(step: int, member_losses: torch.Tensor) -> None:
+        if (step + 1) % params.log_every == 0 or step + 1 == steps:
+            rows.extend({"metric": "train_loss", "step": step + 1, "seed": seed, "value": float(v), **extra}
+                        for seed, v in enumerate(member_losses.tolist()))
+
+    train_ensemble(losses, optimizer, steps, show_progress=ctx.progress, desc=label, on_step=log)
+    return rows
+
+
+@torch.no_grad()
+def _risk(model: torch.nn.Module, test_set: list[task.Batch], members: int, device: torch.device) -> np.ndarray:
+    """Per-member mean squared error on the shared test prompts."""
+    total = torch.zeros(members, dtype=torch.float64)
+    count = 0
+    for batch in test_set:
+        inputs = batch.inputs.to(device).expand(members, *batch.inputs.shape)
+        total += ((model(inputs) - batch.targets.to(device)) ** 2).sum(-1).double().cpu()
+        count += batch.targets.numel()
+    return (total / count).numpy()
+
+
+def _circuit_rows(model: MultiHeadSoftmaxICL, params: IclLinearParams, heads: int) -> list[dict]:
+    """He et al.'s emergent structure, read per seed from the learned circuits."""
+    d, length, noise = params.dim, params.train_length, params.noise_var
+    kq, ov = model.circuits()
+    rows = []
+    for seed in range(kq.shape[0]):
+        block = kq[seed, :, :d, :d].double()
+        omega = torch.diagonal(block, dim1=-2, dim2=-1).mean(-1).numpy()
+        mu = ov[seed, :, d].double().numpy()
+        off_diagonal = block - torch.diag_embed(torch.diagonal(block, dim1=-2, dim2=-1))
+        common = {"seed": seed, "model": "softmax", "heads": heads}
+        for h in range(heads):
+            rows += [{"metric": "omega", "head": h, "value": omega[h], **common},
+                     {"metric": "mu", "head": h, "value": mu[h], **common}]
+        gamma_hat = float(np.abs(omega).mean())
+        summary = {
+            "sign_match": (float(np.mean(np.sign(omega) == np.sign(mu))), 1.0),
+            "effective_step": (float(mu @ omega), theory.eta_star(d, length, noise)),
+            "kq_offdiagonal": (float(off_diagonal.norm() / block.norm()), 0.0),
+            "ov_x_part": (float((ov[seed, :, :d].norm(dim=-1) / ov[seed, :, d].abs()).mean()), 0.0),
+        }
+        if heads >= 2:
+            summary["zero_sum"] = (float(abs(mu.sum()) / np.abs(mu).sum()), 0.0)
+            summary["omega_spread"] = (float(np.max(np.abs(np.abs(omega) / gamma_hat - 1))), 0.0)
+            summary["mu_plus"] = (float(mu[mu > 0].sum()), theory.mu_gamma(gamma_hat, d, length, noise))
+        rows += [{"metric": k, "value": v, "predicted": p, **common} for k, (v, p) in summary.items()]
+    return rows
+
+
+def _oracle_rows(params: IclLinearParams, length: int, test_set: list[task.Batch]) -> list[dict]:
+    """Monte-Carlo risks of the oracles on the test prompts beside their closed forms (fp64)."""
+    d, noise = params.dim, params.noise_var
+    eta_star, eta_gd = theory.eta_star(d, length, noise), theory.eta_gd(d, length, noise)
+    config = task.IclLinearConfig(dim=d, context_length=length, noise_var=noise)
+    oracles = {
+        "dgd": (lambda x: task.debiased_gd_predict(x, eta_star), theory.dgd_risk(eta_star, d, length, noise)),
+        "gd": (lambda x: task.gd_predict(x, eta_gd), theory.gd_risk(eta_gd, d, length, noise)),
+        "ols": (task.ols_predict, theory.ols_risk(d, length, noise)),
+        "bayes": (lambda x: task.bayes_predict(x, config), theory.bayes_risk(d, length, noise)[0]),
+    }
+    rows = []
+    for name, (predict, predicted) in oracles.items():
+        errors = torch.cat([(predict(b.inputs.double()) - b.targets.double()) ** 2 for b in test_set])
+        rows.append({"metric": "risk", "model": name, "test_length": length, "value": float(errors.mean()),
+                     "predicted": predicted, "std_error": float(errors.std() / errors.numel() ** 0.5)})
+    return rows
+
+
+def _bayes_ratio_rows(noise_var: float) -> list[dict]:
+    """He et al. 2025, Thm 1(3) on a ξ grid where its conditions hold: the bound minus the limit ratio."""
+    rows = []
+    for xi in np.geomspace(1e-2, 1e2, 41):
+        if noise_var <= 0 or noise_var + 1 / xi <= 1:
+            continue
+        ratio = theory.dgd_risk_limit(xi, noise_var) / theory.bayes_risk_limit(xi, noise_var)
+        rows.append({"metric": "bayes_ratio", "xi": xi, "value": ratio,
+                     "predicted": theory.bayes_ratio_bound(xi, noise_var)})
+    return rows
+
+
+def run(params: IclLinearParams, ctx: RunContext) -> pd.DataFrame:
+    d, length, noise = params.dim, params.train_length, params.noise_var
+    generator = torch.Generator().manual_seed(ctx.seed)
+    test_sets = {n: _test_set(params, n) for n in sorted(set(params.test_lengths) | {length})}
+    rows: list[dict] = []
+    for heads in params.heads:
+        model = MultiHeadSoftmaxICL(params.seeds, heads, d, generator).to(ctx.device)
+        rows += _train(model, params, params.steps, params.lr, ctx, f"softmax H={heads}",
+                       {"model": "softmax", "heads": heads})
+        rows += _circuit_rows(model, params, heads)
+        eta = theory.eta_star(d, length, noise)
+        for n, test_set in test_sets.items():
+            rows += [{"metric": "risk", "model": "softmax", "heads": heads, "seed": s, "test_length": n,
+                      "value": v, "predicted": theory.dgd_risk(eta, d, n, noise)}
+                     for s, v in enumerate(_risk(model, test_set, params.seeds, ctx.device))]
+    lsa = LinearSelfAttentionICL(params.seeds, d, length, generator).to(ctx.device)
+    rows += _train(lsa, params, params.lsa_steps, params.lsa_lr, ctx, "linear attention",
+                   {"model": "linear_attention"})
+    optimum = theory.lsa_optimum(np.eye(d), length, noise, 1.0 / d)
+    errors = torch.linalg.matrix_norm(lsa.preconditioner().double() - torch.from_numpy(optimum)) / np.linalg.norm(optimum)
+    rows += [{"metric": "preconditioner_error", "model": "linear_attention", "seed": s, "value": float(e),
+              "predicted": 0.0} for s, e in enumerate(errors)]
+    for n, test_set in test_sets.items():
+        predicted = theory.linear_attention_length_risk(n, length, d, noise)
+        rows += [{"metric": "risk", "model": "linear_attention", "seed": s, "test_length": n, "value": v,
+                  "predicted": predicted} for s, v in enumerate(_risk(lsa, test_set, params.seeds, ctx.device))]
+    rows += _oracle_rows(params, length, test_sets[length])
+    rows += _bayes_ratio_rows(noise)
+    table = pd.DataFrame(rows)
+    table["train_length"] = length
+    return table
+
+
+EXPERIMENT = Experiment(
+    name="icl_linear",
+    description="In-context linear regression: multi-head softmax vs debiased GD, linear attention vs ZFB",
+    params=IclLinearParams,
+    run=run,
+    claims=CLAIMS,
+    draw=draw,
+    paper={"seeds": 5, "steps": 500_000, "lsa_steps": 20_000, "test_prompts": 65536},
+    sweep={"train_length": "20,40,80"},
+)
