@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from attnbench.sweeps.training import Diverged, make_optimizer, train_ensemble
-from attnbench.tasks.base import Batch, Split
 from torch import nn
 from torch.nn import functional as F
+
+from attnbench.sweeps.training import Diverged, make_optimizer, train_ensemble
+from attnbench.tasks.base import Batch, Split
 
 Sampler = Callable[[Split, int], Batch]
 STREAM_STRIDE = 1_000_000  # train batch indices of different seeds never overlap

@@ -126,7 +126,8 @@ def lsa_risk(
     """
     dim = cov.shape[0]
     ratio = 1.0 if normaliser_length is None else test_length / normaliser_length
-    second_moment = weight_var * cov @ (zfb_gamma(cov, test_length) + noise_var / (test_length * weight_var) * np.eye(dim))
+    noise_term = noise_var / (test_length * weight_var) * np.eye(dim)
+    second_moment = weight_var * cov @ (zfb_gamma(cov, test_length) + noise_term)
     quadratic = ratio**2 * np.trace(b.T @ cov @ b @ second_moment)
     cross = ratio * weight_var * np.trace(b @ cov @ cov)
     return float(quadratic - 2 * cross + weight_var * np.trace(cov) + noise_var)

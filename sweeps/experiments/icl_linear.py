@@ -189,7 +189,8 @@ def run(params: IclLinearParams, ctx: RunContext) -> pd.DataFrame:
     rows += _train(lsa, params, params.lsa_steps, params.lsa_lr, ctx, "linear attention",
                    {"model": "linear_attention"})
     optimum = theory.lsa_optimum(np.eye(d), length, noise, 1.0 / d)
-    errors = torch.linalg.matrix_norm(lsa.preconditioner().double() - torch.from_numpy(optimum)) / np.linalg.norm(optimum)
+    gap = lsa.preconditioner().double() - torch.from_numpy(optimum)
+    errors = torch.linalg.matrix_norm(gap) / np.linalg.norm(optimum)
     rows += [{"metric": "preconditioner_error", "model": "linear_attention", "seed": s, "value": float(e),
               "predicted": 0.0} for s, e in enumerate(errors)]
     for n, test_set in test_sets.items():
