@@ -19,14 +19,14 @@ $(VENV)/.installed: pyproject.toml Makefile
 venv: $(VENV)/.installed
 
 test: venv
-	$(PY) -m pytest -n $(JOBS) -q
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -q
 
 test-slow: venv
-	$(PY) -m pytest -n $(JOBS) -q -m slow
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -q -m slow
 
 reproduce: venv
 	$(VENV)/bin/attnbench reproduce profile=quick
-	$(PY) -m pytest -n $(JOBS) -q -m slow
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -q -m slow
 
 figures: venv
 	$(VENV)/bin/attnbench figures

@@ -1,0 +1,103 @@
+"""Infinite-head limit of random-feature attention and the RF-MLP baseline (derived; notes D2).
+
+Fu, Guo, Bai & Mei (NeurIPS 2023, arXiv 2307.11353) study the layer of
+`attnbench.models.random_feature_attention`. Its theorem constants are [not found]; what is computed here
+follows from the model's definition alone:
+
+* For zero-mean W with i.i.d. N(0, std^2) entries and ReLU, E_W[relu(<W, a>) relu(<W, b>)] is the degree-1
+  arc-cosine kernel (Cho & Saul 2009): std^2 |a||b| (sin t + (pi - t) cos t) / (2 pi), cos t = <a,b>/(|a||b|).
+  With a = vec(x~_0 x~_i^T), b = vec(x~'_0 x~'_j^T) one has <a, b> = <x~_0, x~'_0><x~_i, x~'_j>, so the
+  infinite-head kernel of the layer is
+
+      K(X, X') = (1/N^2) sum_{i,j} kappa(x~_0 x~_i^T, x~'_0 x~'_j^T) <x~_i, x~'_j>,
+
+  and ridge on V with M heads converges to kernel ridge with K as M -> infinity.
+* The RF-MLP baseline is a two-layer random-feature ReLU network on the concatenated input
+  z = [x_0; x_1; ...; x_N; 1] with a chosen number of features (equal to the layer's M (d + 1) in
+  comparisons).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from attnbench.models.random_feature_attention import augment, ridge_fit
+
+KERNEL_CHUNK = 64
+
+
+def arc_cosine(inner: torch.Tensor, norm_product: torch.Tensor, std: float) -> torch.Tensor:
+    """E_{w ~ N(0, std^2 I)}[relu(<w,a>) relu(<w,b>)] from <a,b> and |a||b| (degree-1 arc-cosine kernel)."""
+    cosine = (inner / norm_product).clamp(-1.0, 1.0)
+    angle = torch.arccos(cosine)
+    return std**2 * norm_product * (torch.sin(angle) + (math.pi - angle) * cosine) / (2.0 * math.pi)
+
+
+def rfa_kernel(inputs: torch.Tensor, others: torch.Tensor, std: float = 1.0) -> torch.Tensor:
+    """The exact infinite-head kernel K(X, X') of zero-mean random-feature attention, shaped (n, n'), fp64.
+
+    ``inputs`` (n, 1 + N, d) and ``others`` (n', 1 + N', d) hold the query then the keys. Derived from the
+    model definition (module docstring); this is lim_{M -> inf} Phi(X) Phi(X')^T for W_m with mean 0.
+    """
+    left, right = augment(inputs.to(torch.float64)), augment(others.to(torch.float64))
+    rows = []
+    for start in range(0, left.shape[0], KERNEL_CHUNK):
+        block = left[start : start + KERNEL_CHUNK]
+        query_inner = block[:, 0] @ right[:, 0].T  # (b, n')
+        key_inner = torch.einsum("aip,bjp->abij", block[:, 1:], right[:, 1:])  # (b, n', N, N')
+        block_norms = block[:, 0].norm(dim=-1)[:, None, None] * block[:, 1:].norm(dim=-1)[:, :, None]
+        right_norms = right[:, 0].norm(dim=-1)[:, None, None] * right[:, 1:].norm(dim=-1)[:, None, :]
+        norm_product = block_norms[:, None, :, :] * right_norms[None, :, :, :]  # (b, n', N, N')
+        kappa = arc_cosine(query_inner[:, :, None, None] * key_inner, norm_product, std)
+        rows.append((kappa * key_inner).mean(dim=(-1, -2)))
+    return torch.cat(rows)
+
+
+def kernel_ridge_predict(
+    train_inputs: torch.Tensor,
+    train_targets: torch.Tensor,
+    test_inputs: torch.Tensor,
+    ridge: float,
+    std: float = 1.0,
+) -> torch.Tensor:
+    """The M -> infinity limit of the layer's ridge predictor: K_test (K + n ridge I)^{-1} y."""
+    if ridge <= 0:
+        raise ValueError(f"ridge must be > 0, got {ridge}")
+    count = train_inputs.shape[0]
+    gram = rfa_kernel(train_inputs, train_inputs, std) + count * ridge * torch.eye(count, dtype=torch.float64)
+    coefficients = torch.linalg.solve(gram, train_targets.to(torch.float64))
+    return rfa_kernel(test_inputs, train_inputs, std) @ coefficients
+
+
+def sample_mlp_weights(input_width: int, features: int, *, std: float, generator: torch.Generator) -> torch.Tensor:
+    """RF-MLP first-layer weights (input_width + 1, features), the last row the bias, fp64."""
+    if features < 1:
+        raise ValueError(f"features must be >= 1, got {features}")
+    return std * torch.randn(input_width + 1, features, generator=generator, dtype=torch.float64)
+
+
+def rf_mlp_features(inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """relu(z~^T G) / sqrt(p) on the concatenated input z = vec(x_{0:N}), shaped (batch, p)."""
+    flat = augment(inputs.to(torch.float64).reshape(inputs.shape[0], -1))
+    if flat.shape[1] != weights.shape[0]:
+        raise ValueError(f"concatenated input has width {flat.shape[1] - 1}, weights expect {weights.shape[0] - 1}")
+    return torch.relu(flat @ weights) / math.sqrt(weights.shape[1])
+
+
+def rf_mlp_ridge_predict(
+    train_inputs: torch.Tensor,
+    train_targets: torch.Tensor,
+    test_inputs: torch.Tensor,
+    *,
+    features: int,
+    ridge: float,
+    generator: torch.Generator,
+    std: float = 1.0,
+) -> torch.Tensor:
+    """Ridge predictor of the RF-MLP with ``features`` random ReLU features of the concatenated input."""
+    width = train_inputs.shape[1] * train_inputs.shape[2]
+    weights = sample_mlp_weights(width, features, std=std, generator=generator)
+    values = ridge_fit(rf_mlp_features(train_inputs, weights), train_targets.to(torch.float64), ridge)
+    return rf_mlp_features(test_inputs, weights) @ values
