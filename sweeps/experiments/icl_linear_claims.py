@@ -21,9 +21,25 @@ def _at_reference(table: pd.DataFrame, train_length: int = 40) -> pd.DataFrame:
     return table[table["train_length"] == train_length]
 
 
+def two_signed(table: pd.DataFrame, heads: int = 2) -> pd.DataFrame:
+    """The (train_length, seed) pairs whose softmax model has at least one positive and one negative head:
+    the parameter space S̄ of He et al.'s Thm 1 (min(|H₊|, |H₋|) ≥ 1)."""
+    omega = table[(table["metric"] == "omega") & (table["model"] == "softmax") & (table["heads"] == heads)]
+    signs = omega.groupby(["train_length", "seed"])["value"].agg(lambda v: (v > 0).any() and (v < 0).any())
+    return signs.rename("two_signed").reset_index()
+
+
+def _on_two_signed(rows: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` restricted to the seeds that reached S̄ (see `two_signed`)."""
+    keep = two_signed(table)
+    keep = keep[keep["two_signed"]][["train_length", "seed"]]
+    return rows.merge(keep, on=["train_length", "seed"])
+
+
 def _softmax(table: pd.DataFrame, metric: str, heads: int = 2) -> pd.DataFrame:
     rows = _at_reference(table)
-    return rows[(rows["metric"] == metric) & (rows["model"] == "softmax") & (rows["heads"] == heads)]
+    rows = rows[(rows["metric"] == metric) & (rows["model"] == "softmax") & (rows["heads"] == heads)]
+    return _on_two_signed(rows, table) if heads >= 2 else rows
 
 
 def _own_length_risk(table: pd.DataFrame, model: str, heads: int | None = None) -> pd.DataFrame:
@@ -32,9 +48,20 @@ def _own_length_risk(table: pd.DataFrame, model: str, heads: int | None = None) 
     return rows if heads is None else rows[rows["heads"] == heads]
 
 
+def two_signed_heads(table: pd.DataFrame) -> Verdict:
+    """Every seed's 2-head model learns one positive and one negative head."""
+    signs = two_signed(table)
+    share = float(signs["two_signed"].mean())
+    stalled = signs[~signs["two_signed"]]
+    stalled_risk = _own_length_risk(table, "softmax", heads=2).merge(stalled, on=["train_length", "seed"])
+    detail = f"; the others' risk {mean_spread(stalled_risk['value'])}" if len(stalled) else ""
+    return Verdict("pass" if share == 1.0 else "fail", "all seeds",
+                   f"{int(signs['two_signed'].sum())}/{len(signs)} seeds{detail}")
+
+
 def dgd_risk(table: pd.DataFrame) -> Verdict:
-    """At every stored training length, the mean 2-head risk is within 0.02 of R_dGD(η*)."""
-    rows = _own_length_risk(table, "softmax", heads=2)
+    """At every stored training length, the mean 2-head risk of the ± seeds is within 0.02 of R_dGD(η*)."""
+    rows = _on_two_signed(_own_length_risk(table, "softmax", heads=2), table)
     if rows.empty:
         raise ValueError("no 2-head softmax risks")
     verdicts = {length: within(group["value"], float(group["predicted"].iloc[0]), RISK_TOLERANCE)
@@ -95,7 +122,7 @@ def _length_check(model: str, heads: int | None, tolerance: float, relative: boo
         rows = _at_reference(table)
         rows = rows[(rows["metric"] == "risk") & (rows["model"] == model)]
         if heads is not None:
-            rows = rows[rows["heads"] == heads]
+            rows = _on_two_signed(rows[rows["heads"] == heads], table)
         verdicts = {n: within(g["value"], float(g["predicted"].iloc[0]), tolerance, relative=relative)
                     for n, g in rows.groupby("test_length")}
         if not verdicts:
@@ -126,18 +153,28 @@ def bayes_ratio(table: pd.DataFrame) -> Verdict:
 
 
 HE = "He et al. 2025"
+PM = " (seeds with ± heads)"
+STALLED = ("At the quick profile's budget (5k Adam steps; also seen at 12k) about one seed in three stays at a "
+           "one-signed solution: both heads ω ≈ 0.54, μ ≈ 0.75, risk ≈ 0.40 (the single-head risk). The paper "
+           "trains 5e5 steps; whether such seeds escape later is not measured here.")
+SHORT_CONTEXT = ("At L' = 10 the trained 2-head model beats R_dGD(η*; L') by ≈ 0.021 (tolerance 0.02), while "
+                 "L' = 20 … 320 agree within 0.005: the trained heads sit at γ ≈ 0.17–0.2, not at the γ → 0 limit "
+                 "where the model is exactly dGD, and the large-L approximation behind that limit is weakest at short "
+                 "contexts (measured, quick profile).")
 CLAIMS = (
-    Claim("icl_linear.dgd_risk", "2-head softmax risk reaches the debiased-GD risk R_dGD(η*)",
+    Claim("icl_linear.two_signed_heads", "with H = 2 every seed learns one positive and one negative head",
+          f"{HE}, §3.1", two_signed_heads, "circuits.png", known_failure=STALLED),
+    Claim("icl_linear.dgd_risk", "2-head softmax risk reaches the debiased-GD risk R_dGD(η*)" + PM,
           f"{HE}, Thm 1(2); risk derived", dgd_risk, "risk_vs_context.png"),
-    Claim("icl_linear.sign_match", "sign ω_h = sign μ_h in every head (H = 2)", f"{HE}, §3.1", sign_match,
+    Claim("icl_linear.sign_match", "sign ω_h = sign μ_h in every head (H = 2)" + PM, f"{HE}, §3.1", sign_match,
           "circuits.png"),
-    Claim("icl_linear.zero_sum", "zero-sum OV: |Σμ| / Σ|μ| < 0.05 (H = 2)", f"{HE}, §3.1",
+    Claim("icl_linear.zero_sum", "zero-sum OV: |Σμ| / Σ|μ| < 0.05 (H = 2)" + PM, f"{HE}, §3.1",
           _summary("zero_sum", 0.05), "circuits.png"),
-    Claim("icl_linear.homogeneous_kq", "homogeneous |ω_h| across heads: max deviation < 0.15 (H = 2)",
+    Claim("icl_linear.homogeneous_kq", "homogeneous |ω_h| across heads: max deviation < 0.15 (H = 2)" + PM,
           f"{HE}, §3.1", _summary("omega_spread", 0.15), "circuits.png"),
-    Claim("icl_linear.effective_step", "Σ_h μ_h ω_h is within 0.03 of η*", f"{HE}, Thm 1(2)", effective_step,
+    Claim("icl_linear.effective_step", "Σ_h μ_h ω_h is within 0.03 of η*" + PM, f"{HE}, Thm 1(2)", effective_step,
           "circuits.png"),
-    Claim("icl_linear.solution_manifold", "μ₊ is within 5% of μ_γ(γ̂) on the manifold S_γ",
+    Claim("icl_linear.solution_manifold", "μ₊ is within 5% of μ_γ(γ̂) on the manifold S_γ" + PM,
           f"{HE}, §3.2 (S_γ)", solution_manifold, "circuits.png"),
     Claim("icl_linear.multi_head_gain", "one head is worse than two by more than 0.1 in risk", f"{HE}, §3",
           multi_head_gain, "risk_vs_context.png"),
@@ -146,8 +183,9 @@ CLAIMS = (
     Claim("icl_linear.lsa_risk", "linear self-attention risk equals its closed form at the training length",
           "derived", lsa_risk, "length_generalisation.png"),
     Claim("icl_linear.softmax_length_generalisation",
-          "softmax trained at L = 40 follows R_dGD(η*; L') at every test length L'", f"{HE}, §4; risk derived",
-          _length_check("softmax", 2, RISK_TOLERANCE, relative=False), "length_generalisation.png"),
+          "softmax trained at L = 40 follows R_dGD(η*; L') at every test length L'" + PM, f"{HE}, §4; risk derived",
+          _length_check("softmax", 2, RISK_TOLERANCE, relative=False), "length_generalisation.png",
+          known_failure=SHORT_CONTEXT),
     Claim("icl_linear.linear_length_generalisation",
           "linear attention trained at L = 40 follows R_lin(L') and explodes for L' > L", f"{HE}, §4; risk derived",
           _length_check("linear_attention", None, LENGTH_RISK_RELATIVE_TOLERANCE, relative=True),

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from attnbench.sweeps.experiments.icl_linear_claims import two_signed
 from attnbench.sweeps.plotting import band, save
 from attnbench.theory import icl_linear as theory
 
@@ -44,8 +45,11 @@ def _length_generalisation(table: pd.DataFrame, out_dir: Path) -> Path:
     ax.plot(grid, [theory.dgd_risk(eta, d, n, noise) for n in grid], "C1-", label="R_dGD(η*; L') theory")
     ax.plot(grid, [theory.linear_attention_length_risk(n, 40, d, noise) for n in grid], "C0-",
             label="R_lin(L') theory")
-    band(ax, rows[(rows["model"] == "softmax") & (rows["heads"] == 2)], "test_length", "softmax H=2",
-         color="C1", linestyle="none")
+    softmax = rows[(rows["model"] == "softmax") & (rows["heads"] == 2)].merge(two_signed(table))
+    band(ax, softmax[softmax["two_signed"]], "test_length", "softmax H=2 (± heads)", color="C1", linestyle="none")
+    stalled = softmax[~softmax["two_signed"]]
+    if len(stalled):
+        ax.plot(stalled["test_length"], stalled["value"], "x", color="grey", label="softmax H=2 (one-signed seeds)")
     band(ax, rows[rows["model"] == "linear_attention"], "test_length", "linear attention", color="C0",
          linestyle="none")
     ax.axvline(40, color="grey", lw=0.8)
@@ -63,7 +67,7 @@ def _circuits(table: pd.DataFrame, out_dir: Path) -> Path:
         omega = group[group["metric"] == "omega"].sort_values("head")["value"].to_numpy()
         mu = group[group["metric"] == "mu"].sort_values("head")["value"].to_numpy()
         axes[0].scatter(omega, mu, marker="o" if h_count == 2 else "x", color=f"C{int(h_count)}",
-                        label=f"H={h_count}" if seed == 0 else None)
+                        label=f"H={int(h_count)}" if seed == 0 else None)
     d, noise = int(table["p.dim"].iloc[0]), float(table["p.noise_var"].iloc[0])
     gammas = np.linspace(0.02, 0.5, 100)
     mus = [theory.mu_gamma(g, d, 40, noise) for g in gammas]
@@ -71,10 +75,12 @@ def _circuits(table: pd.DataFrame, out_dir: Path) -> Path:
     axes[0].plot(-gammas, -np.array(mus), "k-", lw=0.8)
     axes[0].set(xlabel="ω_h (effective KQ)", ylabel="μ_h (OV)", title="Learned heads vs solution manifold")
     axes[0].legend(fontsize=7)
-    steps = rows[(rows["metric"] == "effective_step") & (rows["heads"] == 2)]
-    axes[1].bar(["Σμω (H=2)"], [steps["value"].mean()], yerr=[steps["value"].std()], color="C2")
+    steps = rows[(rows["metric"] == "effective_step") & (rows["heads"] == 2)].merge(two_signed(table))
+    for converged, group in steps.groupby("two_signed"):
+        axes[1].plot(group["seed"], group["value"], "o" if converged else "x", color="C2" if converged else "grey",
+                     label="± heads" if converged else "one-signed")
     axes[1].axhline(float(steps["predicted"].iloc[0]), color="k", ls="--", label="η* (theory)")
-    axes[1].set(ylim=(0, 1.1), title="Effective step")
+    axes[1].set(ylim=(0, 1.1), xlabel="seed", ylabel="Σ_h μ_h ω_h", title="Effective step (H=2)")
     axes[1].legend(fontsize=7)
     return save(fig, out_dir, "circuits.png")
 

@@ -16,12 +16,13 @@ THEORY_ONLY = ("icl_linear.oracle_risks", "icl_linear.bayes_ratio_bound")
 
 
 def _marked(ids: list[str]) -> list:
-    """One parameter per claim id, carrying its claim marker (and xfail where the ledger documents one)."""
+    """One parameter per claim id, carrying its claim marker, and xfail where the ledger documents a measured
+    non-reproduction. Those xfails are not strict: they depend on which seeds stall (see the claim's text)."""
     params = []
     for claim_id in ids:
         marks = [pytest.mark.claim(claim_id)]
         if CLAIMS[claim_id].known_failure:
-            marks.append(pytest.mark.xfail(strict=True, reason=CLAIMS[claim_id].known_failure))
+            marks.append(pytest.mark.xfail(strict=False, reason=CLAIMS[claim_id].known_failure))
         params.append(pytest.param(claim_id, marks=marks, id=claim_id))
     return params
 
