@@ -17,6 +17,7 @@ import hydra
 import numpy as np
 import pandas as pd
 import torch
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from attnbench.sweeps import registry
@@ -83,4 +84,7 @@ def execute(config: dict[str, Any], params: Any) -> str:
 def hydra_main(cfg: DictConfig) -> None:
     """Hydra's entry: validate, then run (or skip) the job."""
     params = validate(cfg)
+    job = HydraConfig.get().job
+    if HydraConfig.get().mode.name == "MULTIRUN":
+        print(f"[attnbench] sweep job #{job.num}: {' '.join(job.override_dirname.split(',')) or 'defaults'}")
     execute(resolved(cfg, params), params)

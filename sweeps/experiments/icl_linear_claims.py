@@ -154,7 +154,7 @@ def bayes_ratio(table: pd.DataFrame) -> Verdict:
 
 HE = "He et al. 2025"
 PM = " (seeds with ± heads)"
-STALLED = ("At the quick profile's budget (5k Adam steps; also seen at 12k) about one seed in three stays at a "
+STALLED = ("At the quick profile's budget (4k Adam steps; also seen at 12k) about one seed in three stays at a "
            "one-signed solution: both heads ω ≈ 0.54, μ ≈ 0.75, risk ≈ 0.40 (the single-head risk). The paper "
            "trains 5e5 steps; whether such seeds escape later is not measured here.")
 SHORT_CONTEXT = ("At L' = 10 the trained 2-head model beats R_dGD(η*; L') by ≈ 0.021 (tolerance 0.02), while "
