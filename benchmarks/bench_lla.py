@@ -1,0 +1,233 @@
+"""LLA speed and memory benchmark (issue 3, item 4): naive vs blockwise FlashLLA vs SDPA softmax.
+
+For each method and sequence length: forward time, forward+backward time (median of ``--repeats`` runs for
+N ≤ 1024, one run above), peak extra memory of one forward+backward, and achieved FLOP/s. Each (method,
+length) runs in a fresh subprocess. CPU memory: resident set size sampled every 0.5 ms from /proc/self/statm
+during the forward+backward, minus its value just before (glibc is told to mmap every allocation above 64 KiB,
+``MALLOC_MMAP_THRESHOLD_=65536``, so freed tensors leave the RSS). CUDA: ``torch.cuda.max_memory_allocated``.
+
+Methods: ``naive`` (materialised closed form `lla_reference` in fp32: Θ(N² + N·d²) memory), ``flash_cg``
+(blockwise CG, T iterations fixed: ``cg_tol=0``), ``flash_cholesky`` (blockwise exact path), ``sdpa``
+(``torch.nn.functional.scaled_dot_product_attention``, causal softmax, speed reference). On CUDA the flash
+methods run the Triton kernels through the dispatcher.
+
+FLOP counts (multiply-add = 2 FLOPs; P = N(N+1)/2 causal pairs per head, d = head dim = value dim; G = B·H;
+exponentials and O(N·d) vector work ignored):
+- flash_cg forward  (10 + 6T)·d·P: statistics 2 matmuls (QKᵀ, WK), each CG iteration 3 (QKᵀ, XKᵀ, CK),
+  output 3 (QKᵀ, ρKᵀ, SV). Backward (24 + 6T)·d·P: target 3 (QKᵀ, dOVᵀ, (P⊙G)K), adjoint CG 3 per
+  iteration, final sweep 9. Forward+backward (34 + 12T)·d·P.
+- flash_cholesky forward (12d + 2d²)·P + N·d³/3: statistics 2 matmuls, Σ̃ = P(K⊗K) 2d²P plus its QKᵀ,
+  Cholesky N·d³/3, output 3 matmuls. Backward adds (26d + 2d²)·P + N·d³/3.
+- naive forward (8d + 2d²)·N² + 2N·d³/3 (full N×N products: QKᵀ, WK, W(K⊗K), ρKᵀ, SV, plus LU solves);
+  backward counted as 2× forward (autograd rule of thumb).
+- sdpa forward 4d·P, backward 10d·P (FlashAttention-2 counts).
+All counts are multiplied by G.
+
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_lla.py --repeats 1`` (CPU: lengths up to 4096; about
+5 min on a shared 2-core machine; with OMP_NUM_THREADS=2 under contention it was 10-30x slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+OUT_DIR = Path(__file__).resolve().parents[1] / "results" / "kernels"
+METHODS = ("naive", "flash_cg", "flash_cholesky", "sdpa")
+
+
+def flop_count(method: str, length: int, dim: int, groups: int, cg_iters: int) -> tuple[float, float]:
+    """(forward, forward+backward) FLOPs per the formulas in the module docstring."""
+    pairs = length * (length + 1) / 2
+    if method == "flash_cg":
+        forward, backward = (10 + 6 * cg_iters) * dim * pairs, (24 + 6 * cg_iters) * dim * pairs
+    elif method == "flash_cholesky":
+        forward = (12 * dim + 2 * dim**2) * pairs + length * dim**3 / 3
+        backward = (26 * dim + 2 * dim**2) * pairs + length * dim**3 / 3
+    elif method == "naive":
+        forward = (8 * dim + 2 * dim**2) * length**2 + 2 * length * dim**3 / 3
+        backward = 2 * forward
+    else:
+        forward, backward = 4 * dim * pairs, 10 * dim * pairs
+    return groups * forward, groups * (forward + backward)
+
+
+def _method(name: str, ridge: float, cg_iters: int, block_size: int) -> Callable[..., torch.Tensor]:
+    from attnbench.kernels.lla import lla
+    from attnbench.kernels.lla.reference import lla_reference
+
+    if name == "naive":
+        return lambda q, k, v: lla_reference(q, k, v, ridge=ridge, dtype=q.dtype)
+    if name == "flash_cg":
+        return lambda q, k, v: lla(q, k, v, ridge=ridge, cg_iters=cg_iters, cg_tol=0.0, block_size=block_size)
+    if name == "flash_cholesky":
+        return lambda q, k, v: lla(q, k, v, ridge=ridge, solver="cholesky", block_size=block_size)
+    return lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _timed(function: Callable[[], object], device: torch.device, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        _synchronize(device)
+        start = time.perf_counter()
+        function()
+        _synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _peak_rss_increase_mb(function: Callable[[], None]) -> float:
+    """Peak resident-set increase (MiB) while ``function`` runs, sampled from a background thread."""
+    page_size = os.sysconf("SC_PAGE_SIZE")
+
+    def resident_bytes() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * page_size
+
+    base = resident_bytes()
+    peak = base
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, resident_bytes())
+            time.sleep(0.0005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    function()
+    done.set()
+    sampler.join()
+    return (max(peak, resident_bytes()) - base) / 2**20
+
+
+def run_worker(args: argparse.Namespace) -> dict:
+    """One (method, length) measurement in this process; returns the result row."""
+    device = torch.device(args.device)
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(args.batch, args.heads, args.length, args.dim, generator=generator).to(device)
+               .requires_grad_() for _ in range(3))
+    function = _method(args.method, args.ridge, args.cg_iters, args.block_size)
+    grad_out = torch.randn(args.batch, args.heads, args.length, args.dim, generator=generator).to(device)
+
+    def forward_backward() -> None:
+        torch.autograd.grad((function(q, k, v) * grad_out).sum(), (q, k, v))
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        forward_backward()
+        peak_mb = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:
+        forward_backward()  # warm-up: one-off allocations (thread pools, caches) are not the method's
+        peak_mb = _peak_rss_increase_mb(forward_backward)
+    with torch.no_grad():
+        forward_s = _timed(lambda: function(q, k, v), device, args.repeats)
+    forward_backward_s = _timed(forward_backward, device, args.repeats)
+    flops = flop_count(args.method, args.length, args.dim, args.batch * args.heads, args.cg_iters)
+    return {"method": args.method, "length": args.length, "dim": args.dim, "batch": args.batch,
+            "heads": args.heads, "cg_iters": args.cg_iters if args.method == "flash_cg" else None,
+            "device": str(device), "forward_s": forward_s, "forward_backward_s": forward_backward_s,
+            "peak_extra_mb": peak_mb, "forward_flops": flops[0], "forward_backward_flops": flops[1],
+            "forward_gflops_per_s": flops[0] / forward_s / 1e9,
+            "forward_backward_gflops_per_s": flops[1] / forward_backward_s / 1e9}
+
+
+def _draw(table: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = [("forward_s", "forward time (s)"), ("forward_backward_s", "forward+backward time (s)"),
+               ("peak_extra_mb", "peak extra memory, fwd+bwd (MiB)"),
+               ("forward_backward_gflops_per_s", "achieved GFLOP/s (fwd+bwd)")]
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+    for ax, (column, label) in zip(axes, columns, strict=True):
+        for method, group in table.groupby("method"):
+            ax.loglog(group.length, group[column], marker="o", label=method)
+        lengths = sorted(table.length.unique())
+        ax.set_xticks(lengths, labels=[str(n) for n in lengths])
+        ax.set_xticks([], minor=True)
+        ax.set(xlabel="sequence length N", ylabel=label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend()
+    fig.suptitle(f"LLA vs SDPA on {table.device.iloc[0]} (d={table.dim.iloc[0]}, "
+                 f"B·H={table.batch.iloc[0] * table.heads.iloc[0]})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[256, 512, 1024, 2048, 4096])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--naive-max-length", type=int, default=2048, help="skip naive above this length")
+    parser.add_argument("--dim", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--heads", type=int, default=1)
+    parser.add_argument("--ridge", type=float, default=0.1)
+    parser.add_argument("--cg-iters", type=int, default=8)
+    parser.add_argument("--block-size", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3, help="timing repeats for N <= 1024 (1 above)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--worker", action="store_true", help="internal: measure one (method, length)")
+    parser.add_argument("--method", choices=METHODS)
+    parser.add_argument("--length", type=int)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(run_worker(args)))
+        return
+
+    rows = []
+    shared = ["--dim", str(args.dim), "--batch", str(args.batch), "--heads", str(args.heads), "--ridge",
+              str(args.ridge), "--cg-iters", str(args.cg_iters), "--block-size", str(args.block_size),
+              "--device", args.device]
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+    for length in args.lengths:
+        repeats = str(args.repeats if length <= 1024 else 1)
+        for method in args.methods:
+            if method == "naive" and length > args.naive_max_length:
+                continue
+            command = [sys.executable, __file__, "--worker", "--method", method, "--length", str(length),
+                       "--repeats", repeats, *shared]
+            completed = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+            if completed.returncode != 0:
+                print(f"{method} N={length} failed: {completed.stderr[-500:]}", file=sys.stderr)
+                continue
+            rows.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+            row = rows[-1]
+            print(f"{method:15s} N={length:5d} fwd {row['forward_s']:.3f}s fwd+bwd {row['forward_backward_s']:.3f}s "
+                  f"peak {row['peak_extra_mb']:.1f} MiB {row['forward_backward_gflops_per_s']:.2f} GFLOP/s",
+                  flush=True)
+        _save(pd.DataFrame(rows), args.device)  # after every length, so an interrupted run keeps its rows
+
+
+def _save(table: pd.DataFrame, device: str) -> None:
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    stem = f"bench_lla_{device.split(':')[0]}"
+    table.to_csv(OUT_DIR / f"{stem}.csv", index=False)
+    _draw(table, OUT_DIR / f"{stem}.png")
+    print(f"wrote {OUT_DIR / stem}.csv and .png", flush=True)
+
+
+if __name__ == "__main__":
+    main()
