@@ -1,0 +1,174 @@
+"""Multi-query associative recall (MQAR), Arora et al. 2024 ("Zoology", ICLR 2024, Sec. 3.1).
+
+An example of length ``seq_len`` is a context of ``num_kv_pairs`` key-value pairs ``k1 v1 ... kK vK``
+followed by a query region. Every key is queried exactly once, at offset ``2 g_i`` of the query region,
+where the gaps ``g_i`` are distinct and drawn with probability ``w_g ∝ a (g + 1)^(a - 1)``,
+``g = 0 .. (seq_len - 2K)/2 - 1`` (Zoology's power law; ``a = 0.01`` puts queries near the context).
+The target sits on the query key's own position ("predict the value when you see the key") and only
+those positions are scored. The other query-region positions are fillers.
+
+Two filler modes:
+
+- ``"zoology"``: Zoology's exact semantics (``multiquery_ar`` with ``random_non_queries=True``): keys
+  from ``[1, V/2)``, values from ``[V/2, V)``, fillers uniform over the whole vocabulary ``[0, V)``, so a
+  filler can repeat one of the example's keys or values (an unscored distractor query, zoology#29).
+- ``"disjoint"`` (default): fillers come from their own range ``[0, filler_tokens)``, keys from the
+  lower half and values from the upper half of the rest, so no filler can collide with a key or value.
+  With ``filler_tokens = 1`` the key and value ranges are Zoology's and the filler is the constant 0
+  (Zoology's ``random_non_queries=False``).
+
+Distinct gaps are drawn by sequential sampling without replacement (draw one gap with probability
+∝ w, remove it, renormalise, repeat), as ``numpy.random.choice(replace=False, p=w)`` does. It is
+implemented with the Gumbel top-k identity: the K largest of ``log w_g + Gumbel`` are such a sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from attnbench.tasks.base import Batch, Split, numpy_rng
+
+IGNORE = -100  # target id at unscored positions
+FILLER_MODES = ("disjoint", "zoology")
+
+
+@dataclass(frozen=True)
+class MQARConfig:
+    """One MQAR setting. ``batch_size`` examples per index; see the module docstring for the layout."""
+
+    vocab_size: int = 8192
+    seq_len: int = 64
+    num_kv_pairs: int = 4
+    power_a: float = 0.01
+    fillers: str = "disjoint"
+    filler_tokens: int = 1
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.fillers not in FILLER_MODES:
+            raise ValueError(f"fillers must be one of {FILLER_MODES}, got {self.fillers!r}")
+        if self.num_kv_pairs < 1:
+            raise ValueError(f"num_kv_pairs must be >= 1, got {self.num_kv_pairs}")
+        if self.seq_len % 2 != 0:
+            raise ValueError(f"seq_len must be even (Zoology's layout), got {self.seq_len}")
+        if 4 * self.num_kv_pairs > self.seq_len:
+            raise ValueError(
+                f"need 4 * num_kv_pairs <= seq_len for K distinct query slots, got K={self.num_kv_pairs}, "
+                f"seq_len={self.seq_len}"
+            )
+        if self.power_a <= 0:
+            raise ValueError(f"power_a must be > 0, got {self.power_a}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.fillers == "zoology" and self.filler_tokens != 1:
+            raise ValueError("fillers='zoology' draws fillers from the whole vocabulary: filler_tokens = 1")
+        if self.filler_tokens < 1:
+            raise ValueError(f"filler_tokens must be >= 1, got {self.filler_tokens}")
+        if min(self.num_keys, self.num_values) < self.num_kv_pairs:
+            raise ValueError(
+                f"vocab_size={self.vocab_size} leaves {self.num_keys} keys and {self.num_values} values, "
+                f"fewer than num_kv_pairs={self.num_kv_pairs}"
+            )
+
+    @classmethod
+    def zoology(cls, seq_len: int = 64, num_kv_pairs: int = 4, batch_size: int = 64) -> MQARConfig:
+        """Zoology's preset: V = 8192, a = 0.01, random fillers over the whole vocabulary."""
+        return cls(
+            vocab_size=8192, seq_len=seq_len, num_kv_pairs=num_kv_pairs, power_a=0.01,
+            fillers="zoology", filler_tokens=1, batch_size=batch_size,
+        )
+
+    @property
+    def first_key(self) -> int:
+        return self.filler_tokens
+
+    @property
+    def first_value(self) -> int:
+        return self.filler_tokens + (self.vocab_size - self.filler_tokens) // 2
+
+    @property
+    def num_keys(self) -> int:
+        return self.first_value - self.first_key
+
+    @property
+    def num_values(self) -> int:
+        return self.vocab_size - self.first_value
+
+    @property
+    def context_len(self) -> int:
+        return 2 * self.num_kv_pairs
+
+    @property
+    def num_gaps(self) -> int:
+        """Number of possible query slots, Zoology's ``space = (L - C) / 2``."""
+        return (self.seq_len - self.context_len) // 2
+
+
+def gap_weights(config: MQARConfig) -> np.ndarray:
+    """Zoology's query-gap law ``w_g ∝ a (g + 1)^(a - 1)`` for ``g = 0 .. num_gaps - 1``, normalised."""
+    a = config.power_a
+    w = a * np.arange(1, config.num_gaps + 1, dtype=np.float64) ** (a - 1)
+    return w / w.sum()
+
+
+def _distinct_draws(rng: np.random.Generator, rows: int, population: int, count: int) -> np.ndarray:
+    """``count`` distinct uniform draws from ``range(population)`` per row, in random order."""
+    return np.argsort(rng.random((rows, population)), axis=1)[:, :count]
+
+
+def sample_mqar(config: MQARConfig, split: Split, index: int) -> Batch:
+    """Batch ``index`` of ``split``: inputs/targets shaped (batch, seq_len); targets are IGNORE off-query."""
+    rng = numpy_rng(config, split, index)
+    b, k, c = config.batch_size, config.num_kv_pairs, config.context_len
+    rows = np.arange(b)[:, None]
+    keys = config.first_key + _distinct_draws(rng, b, config.num_keys, k)
+    values = config.first_value + _distinct_draws(rng, b, config.num_values, k)
+    gumbel = -np.log(-np.log(rng.random((b, config.num_gaps))))
+    gaps = np.argsort(-(np.log(gap_weights(config)) + gumbel), axis=1)[:, :k]
+    if config.fillers == "zoology":
+        inputs = rng.integers(0, config.vocab_size, size=(b, config.seq_len))
+    else:
+        inputs = rng.integers(0, config.filler_tokens, size=(b, config.seq_len))
+    inputs[:, 0:c:2] = keys
+    inputs[:, 1:c:2] = values
+    query_positions = c + 2 * gaps
+    inputs[rows, query_positions] = keys
+    targets = np.full((b, config.seq_len), IGNORE, dtype=np.int64)
+    targets[rows, query_positions] = values
+    inputs_t = torch.from_numpy(inputs.astype(np.int64))
+    targets_t = torch.from_numpy(targets)
+    return Batch(inputs=inputs_t, targets=targets_t, loss_mask=targets_t != IGNORE)
+
+
+def mqar_oracle(config: MQARConfig, inputs: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
+    """The exact answer: at each scored position, the value that follows that key in the context.
+
+    Returns a tensor like ``inputs`` holding the answer at scored positions and IGNORE elsewhere.
+    """
+    c = config.context_len
+    context_keys, context_values = inputs[:, 0:c:2], inputs[:, 1:c:2]
+    matches = inputs.unsqueeze(-1) == context_keys.unsqueeze(1)  # (batch, length, K)
+    answer = torch.gather(context_values, 1, matches.long().argmax(-1))
+    return torch.where(loss_mask, answer, torch.full_like(answer, IGNORE))
+
+
+def query_accuracy(predictions: torch.Tensor, targets: torch.Tensor, loss_mask: torch.Tensor) -> float:
+    """Per-token (micro) accuracy over scored positions only; MQAR has K per example, so it equals Zoology's
+    per-example mean."""
+    return float((predictions[loss_mask] == targets[loss_mask]).double().mean())
+
+
+def chance_accuracy(config: MQARConfig) -> float:
+    """Guessing a value uniformly from the value vocabulary (no in-context information): 1 / num_values."""
+    return 1.0 / config.num_values
+
+
+def context_chance_accuracy(config: MQARConfig) -> float:
+    """Guessing one of the example's K values without using the key: 1 / K."""
+    return 1.0 / config.num_kv_pairs
+
+
+ORACLE_ACCURACY = 1.0

@@ -1,0 +1,196 @@
+"""State-tracking tasks: group word problems, parity and modular arithmetic, with a length split.
+
+- Word problems (Merrill, Petty & Sabharwal 2024, "The Illusion of State in State-Space Models"): a
+  sequence ``x_1 .. x_n`` of elements of a finite group G drawn uniformly; the target at every position t is
+  the prefix product ``p_t = x_1 · x_2 · … · x_t`` (left to right), so every position is scored. Groups:
+  S3, S5, A5 (permutations, ``(a·b)(i) = b(a(i))``: apply ``a`` first) and Z60 (addition mod 60). Element 0
+  is the identity; inputs use ids ``0 .. |G|-1`` and a PAD id ``|G|``.
+- Parity (Grazzi et al. 2025, "Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues",
+  code ``automl/unlocking_state_tracking``): vocabulary {0 = PAD, 1, 2}; a length-n example is n-1 uniform
+  tokens from {1, 2}; the answer token is ``(number of 2s) mod 2 + 1`` and is scored at the last input
+  position (Grazzi's shift-by-one with the answer slot masked).
+- Modular arithmetic without brackets (same source): ids 0 = PAD, 1 = ``+``, 2 = ``-``, 3 = ``*``,
+  4 = ``=``, numbers 0..4 as ids 5..9; odd length n: an expression of n-2 alternating numbers and operators,
+  then ``=``; the answer (the expression mod 5, ``*`` binding tighter) is scored on the ``=`` position.
+
+Length split (Grazzi et al.): the train split draws lengths uniformly from ``train_lengths`` (3..40), the
+val and test splits from ``eval_lengths`` (40..256), so the test measures length generalisation. Batches
+are padded to the split's maximum length; padding is never scored.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import torch
+
+from attnbench.tasks.base import Batch, Split, numpy_rng
+
+IGNORE = -100
+TASKS = ("word_problem", "parity", "mod_arith")
+GROUPS = ("S3", "S5", "A5", "Z60")
+PAD = 0  # parity / mod_arith pad id (word problems pad with |G|)
+PLUS, MINUS, TIMES, EQUALS, FIRST_NUMBER = 1, 2, 3, 4, 5
+MODULUS = 5
+
+
+def _permutation_parity(perm: tuple[int, ...]) -> int:
+    """0 for even permutations, 1 for odd ones (the parity of the number of inversions)."""
+    return sum(perm[i] > perm[j] for i in range(len(perm)) for j in range(i + 1, len(perm))) % 2
+
+
+@cache
+def group_table(group: str) -> np.ndarray:
+    """The multiplication table ``table[a, b] = a · b`` of ``group`` on ids 0..|G|-1 (id 0 = identity)."""
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+    if group == "Z60":
+        ids = np.arange(60)
+        return (ids[:, None] + ids[None, :]) % 60
+    n = int(group[1:])
+    elements = list(itertools.permutations(range(n)))  # lexicographic: the identity comes first
+    if group.startswith("A"):
+        elements = [p for p in elements if _permutation_parity(p) == 0]
+    index = {p: i for i, p in enumerate(elements)}
+    table = np.empty((len(elements), len(elements)), dtype=np.int64)
+    for (i, a), (j, b) in itertools.product(enumerate(elements), repeat=2):
+        table[i, j] = index[tuple(b[a[x]] for x in range(n))]
+    return table
+
+
+@dataclass(frozen=True)
+class StateTrackingConfig:
+    """One state-tracking task. ``group`` is used by word problems only; lengths are inclusive ranges."""
+
+    task: str = "parity"
+    group: str = "S3"
+    train_min_len: int = 3
+    train_max_len: int = 40
+    eval_min_len: int = 40
+    eval_max_len: int = 256
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if self.group not in GROUPS:
+            raise ValueError(f"group must be one of {GROUPS}, got {self.group!r}")
+        shortest = 1 if self.task == "word_problem" else 3
+        for low, high, name in ((self.train_min_len, self.train_max_len, "train"),
+                                (self.eval_min_len, self.eval_max_len, "eval")):
+            if not shortest <= low <= high:
+                raise ValueError(f"{name} lengths need {shortest} <= min <= max, got [{low}, {high}]")
+            if self.task == "mod_arith" and low == high and low % 2 == 0:
+                raise ValueError(f"mod_arith needs odd lengths; [{low}, {high}] holds none")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+    def lengths(self, split: Split) -> tuple[int, int]:
+        return (self.train_min_len, self.train_max_len) if split == "train" else (
+            self.eval_min_len, self.eval_max_len)
+
+
+def vocab_size(config: StateTrackingConfig) -> int:
+    """Number of token ids (inputs and answers share one vocabulary)."""
+    if config.task == "word_problem":
+        return len(group_table(config.group)) + 1
+    return 3 if config.task == "parity" else FIRST_NUMBER + MODULUS
+
+
+def chance_accuracy(config: StateTrackingConfig) -> float:
+    """Accuracy of the best input-independent guess: answers are uniform over |G|, 2 or 5 classes.
+
+    Word-problem prefix products are uniform on G at every position because x_t is uniform; the parity bit
+    and the mod-5 result are uniform for the same reason (the last number is uniform and enters additively).
+    """
+    if config.task == "word_problem":
+        return 1.0 / len(group_table(config.group))
+    return 0.5 if config.task == "parity" else 1.0 / MODULUS
+
+
+ORACLE_ACCURACY = 1.0
+
+
+def _draw_lengths(config: StateTrackingConfig, split: Split, rng: np.random.Generator) -> np.ndarray:
+    low, high = config.lengths(split)
+    if config.task == "mod_arith":  # odd lengths only
+        odd = np.arange(low + (low % 2 == 0), high + 1, 2)
+        return rng.choice(odd, size=config.batch_size)
+    return rng.integers(low, high + 1, size=config.batch_size)
+
+
+def _batch(inputs: np.ndarray, targets: np.ndarray) -> Batch:
+    targets_t = torch.from_numpy(targets)
+    return Batch(inputs=torch.from_numpy(inputs), targets=targets_t, loss_mask=targets_t != IGNORE)
+
+
+def _word_problem(config: StateTrackingConfig, lengths: np.ndarray, rng: np.random.Generator) -> Batch:
+    table = group_table(config.group)
+    order = len(table)
+    width = int(lengths.max())
+    valid = np.arange(width)[None, :] < lengths[:, None]
+    elements = rng.integers(0, order, size=(config.batch_size, width))
+    prefix = np.empty_like(elements)
+    prefix[:, 0] = elements[:, 0]
+    for t in range(1, width):
+        prefix[:, t] = table[prefix[:, t - 1], elements[:, t]]
+    inputs = np.where(valid, elements, order)
+    return _batch(inputs, np.where(valid, prefix, IGNORE))
+
+
+def _parity(config: StateTrackingConfig, lengths: np.ndarray, rng: np.random.Generator) -> Batch:
+    width = int(lengths.max()) - 1  # the answer slot is not an input
+    observed = np.arange(width)[None, :] < (lengths - 1)[:, None]
+    inputs = np.where(observed, rng.integers(1, 3, size=(config.batch_size, width)), PAD)
+    answer = (inputs == 2).sum(axis=1) % 2 + 1
+    targets = np.full_like(inputs, IGNORE)
+    targets[np.arange(config.batch_size), lengths - 2] = answer
+    return _batch(inputs, targets)
+
+
+def _mod_arith(config: StateTrackingConfig, lengths: np.ndarray, rng: np.random.Generator) -> Batch:
+    width = int(lengths.max()) - 1
+    b = config.batch_size
+    numbers = rng.integers(0, MODULUS, size=(b, width))
+    operators = rng.integers(PLUS, TIMES + 1, size=(b, width))
+    position = np.arange(width)[None, :]
+    expression = np.where(position % 2 == 0, FIRST_NUMBER + numbers, operators)
+    equals_at = lengths - 2
+    inputs = np.where(position < equals_at[:, None], expression, PAD)
+    inputs[np.arange(b), equals_at] = EQUALS
+    answer = np.array([evaluate_expression(row[:end]) for row, end in zip(inputs, equals_at, strict=True)])
+    targets = np.full_like(inputs, IGNORE)
+    targets[np.arange(b), equals_at] = FIRST_NUMBER + answer
+    return _batch(inputs, targets)
+
+
+def evaluate_expression(tokens: np.ndarray) -> int:
+    """Value mod 5 of ``n0 op n1 op …`` given as token ids, ``*`` before ``+``/``-``: a running sum of
+    products (the sum of the finished terms plus the current product term)."""
+    total, term = 0, int(tokens[0]) - FIRST_NUMBER
+    for op, number in zip(tokens[1::2], tokens[2::2], strict=True):
+        value = int(number) - FIRST_NUMBER
+        if op == TIMES:
+            term = term * value % MODULUS
+        else:
+            total = (total + term) % MODULUS
+            term = value if op == PLUS else -value
+    return (total + term) % MODULUS
+
+
+def sample_state_tracking(config: StateTrackingConfig, split: Split, index: int) -> Batch:
+    """Batch ``index`` of ``split``: (batch, max length) inputs; targets are answer ids or IGNORE."""
+    rng = numpy_rng(config, split, index)
+    lengths = _draw_lengths(config, split, rng)
+    sampler = {"word_problem": _word_problem, "parity": _parity, "mod_arith": _mod_arith}[config.task]
+    return sampler(config, lengths, rng)
+
+
+def example_lengths(config: StateTrackingConfig, batch: Batch) -> torch.Tensor:
+    """The task length n of each example (Grazzi's n counts the answer slot; word problems: the sequence)."""
+    positions = torch.arange(batch.targets.shape[1], device=batch.targets.device)
+    last_scored = torch.where(batch.loss_mask, positions, -1).amax(dim=1)
+    return last_scored + (1 if config.task == "word_problem" else 2)

@@ -1,0 +1,108 @@
+"""Token-task claims at a tiny size: softmax attention learns MQAR end to end; both experiments run a tiny step."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+import pytest
+import torch
+
+from attnbench.models.backbone import Backbone
+from attnbench.sweeps import registry
+from attnbench.sweeps.experiments.base import TABLE_COLUMNS, ConfigError, RunContext
+from attnbench.sweeps.token_training import build_members, to_device, token_accuracy, train_members
+from attnbench.tasks.mqar import MQARConfig, chance_accuracy, sample_mqar
+
+
+@pytest.mark.claim("mqar.softmax_learns")
+def test_softmax_learns_mqar() -> None:
+    """A 2-layer softmax backbone (width 64, no MLP) trained 300 Adam steps (batch 64) on MQAR (V=64, L=32, K=4) reaches
+    >= 95% test accuracy on query tokens (chance 1/32). Threshold from the claim (issue 4);
+    the seed is fixed (seeds 0-3 all measured >= 0.999)."""
+    task = MQARConfig(vocab_size=64, seq_len=32, num_kv_pairs=4, batch_size=64)
+    seeds = [0]
+    members = build_members(lambda: Backbone(64, 64, 2, "softmax", mlp_ratio=0, max_len=32), seeds)
+    train_members(members, seeds, lambda split, i: sample_mqar(task, split, i), steps=300, lr=3e-3,
+                  device=torch.device("cpu"), progress=False, desc="mqar softmax")
+    test = [to_device(sample_mqar(task, "test", i), torch.device("cpu")) for i in range(8)]
+    accuracy = token_accuracy(members[0], test)
+    assert chance_accuracy(task) == 1 / 32
+    assert accuracy >= 0.95, f"softmax MQAR accuracy {accuracy:.3f} < 0.95"
+
+
+@pytest.mark.parametrize(
+    "name, overrides",
+    [
+        ("mqar", {"steps": 2, "seeds": 2, "kv_pairs": [2, 4], "widths": [8, 16], "batch_size": 4,
+                  "eval_batches": 1, "lrs": [1e-3, 3e-3]}),
+        ("state_tracking", {"steps": 2, "seeds": 2, "tasks": ["parity", "A5"], "width": 8, "batch_size": 4,
+                            "eval_max_len": 48, "length_bins": [40, 44, 48], "eval_batches": 1,
+                            "models": ["softmax", "deltanet", "deltanet_neg"]}),
+    ],
+)
+def test_experiment_runs_a_tiny_step(name: str, overrides: dict, tmp_path) -> None:
+    """Each experiment trains a few steps, fills the tidy table, evaluates every claim and draws its figure."""
+    experiment = registry.get(name)
+    table = experiment.run(experiment.params(**overrides), RunContext(seed=0, device=torch.device("cpu"),
+                                                                      progress=False))
+    assert set(TABLE_COLUMNS) - {"predicted", "step"} <= set(table.columns)
+    assert {"val_accuracy", "test_accuracy"} <= set(table["metric"])
+    assert table.loc[table["metric"] == "test_accuracy", "value"].between(0, 1).all()
+    for claim in experiment.claims:
+        verdict = claim.check(table)
+        assert verdict.verdict in ("pass", "fail", "not run") and verdict.predicted and verdict.measured
+    assert all(path.exists() for path in experiment.draw(table, tmp_path))
+
+
+@pytest.mark.parametrize("name", ["mqar", "state_tracking"])
+def test_bad_params_name_the_key(name: str) -> None:
+    experiment = registry.get(name)
+    with pytest.raises(ConfigError, match="params.models"):
+        experiment.params(models=["mamba"])
+
+
+@cache
+def quick_table(name: str, **overrides: object) -> pd.DataFrame:
+    """The experiment's quick-profile table (optionally restricted), computed once per session."""
+    experiment = registry.get(name)
+    return experiment.run(experiment.params(**overrides), RunContext(seed=0, device=torch.device("cpu"),
+                                                                     progress=False))
+
+
+def claim_verdict(name: str, claim_id: str, table: pd.DataFrame) -> str:
+    (claim,) = [c for c in registry.get(name).claims if c.id == claim_id]
+    verdict = claim.check(table)
+    print(claim_id, verdict)
+    return verdict.verdict
+
+
+@pytest.mark.slow
+@pytest.mark.claim("mqar.linear_degrades")
+@pytest.mark.xfail(strict=True, reason="measured (quick profile, 3 seeds) linear accuracy K=2→8: d=32 "
+                   "0.994→0.566±0.339, d=64 0.860→0.466±0.463 vs predicted a drop beyond 2 standard errors, "
+                   "because seeds are bimodal after 600 steps (recall circuit formed or not)")
+def test_linear_attention_degrades_with_pairs() -> None:
+    table = quick_table("mqar", models=("linear",))
+    assert claim_verdict("mqar", "mqar.linear_degrades", table) == "pass"
+
+
+@pytest.mark.slow
+@pytest.mark.claim("mqar.state_size")
+def test_linear_attention_gains_with_state_size() -> None:
+    table = quick_table("mqar", models=("linear",))
+    assert claim_verdict("mqar", "mqar.state_size", table) == "pass"
+
+
+@pytest.mark.slow
+@pytest.mark.claim("state.deltanet_neg_parity")
+def test_negative_eigenvalues_solve_parity() -> None:
+    table = quick_table("state_tracking", tasks=("parity",), models=("deltanet", "deltanet_neg"))
+    assert claim_verdict("state_tracking", "state.deltanet_neg_parity", table) == "pass"
+
+
+@pytest.mark.slow
+@pytest.mark.claim("state.deltanet_pos_parity")
+def test_positive_eigenvalues_do_not_solve_parity() -> None:
+    table = quick_table("state_tracking", tasks=("parity",), models=("deltanet", "deltanet_neg"))
+    assert claim_verdict("state_tracking", "state.deltanet_pos_parity", table) == "pass"
