@@ -13,8 +13,9 @@ import math
 from typing import NamedTuple
 
 import torch
-from attnbench.models.attention import MultiHeadMixer, check_qkv
 from torch import nn
+
+from attnbench.models.attention import MultiHeadMixer, check_qkv
 
 
 class Partial(NamedTuple):

@@ -13,8 +13,16 @@ from __future__ import annotations
 import math
 
 import torch
-from attnbench.models.feature_maps import get_feature_map, positive_random_features
 from torch import nn
+
+from attnbench.models.feature_maps import get_feature_map, positive_random_features
+
+
+def check_per_token(name: str, tensor: torch.Tensor, like: torch.Tensor) -> None:
+    """Raise unless the per-token scalars ``tensor`` (a gate, a step size) are (batch, heads, length) like the
+    leading axes of ``like`` (a q, k or v tensor)."""
+    if tensor.shape != like.shape[:3]:
+        raise ValueError(f"{name} must be (batch, heads, length)={tuple(like.shape[:3])}, got {tuple(tensor.shape)}")
 
 
 def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:

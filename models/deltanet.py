@@ -13,15 +13,10 @@ O = Q Sᵀ + tril(Q Kᵀ) U', S ← S + U'ᵀ K.
 from __future__ import annotations
 
 import torch
-from attnbench.models.attention import MultiHeadMixer, causal_mask, check_qkv
 from torch import nn
 from torch.nn import functional as F
 
-
-def check_beta(beta: torch.Tensor, k: torch.Tensor) -> None:
-    """Raise unless ``beta`` is (batch, heads, length) like k's leading axes."""
-    if beta.shape != k.shape[:3]:
-        raise ValueError(f"beta must be (batch, heads, length)={tuple(k.shape[:3])}, got {tuple(beta.shape)}")
+from attnbench.models.attention import MultiHeadMixer, causal_mask, check_per_token, check_qkv
 
 
 def delta_rule_recurrent(
@@ -29,7 +24,7 @@ def delta_rule_recurrent(
 ) -> torch.Tensor:
     """S_t = S_{t−1} + β_t (v_t − S_{t−1}k_t) k_tᵀ, o_t = S_t q_t, one token at a time."""
     check_qkv(q, k, v)
-    check_beta(beta, k)
+    check_per_token("beta", beta, k)
     state = q.new_zeros(*q.shape[:2], v.shape[-1], k.shape[-1])
     outputs = []
     for t in range(q.shape[-2]):
@@ -45,7 +40,7 @@ def delta_rule_chunked(
 ) -> torch.Tensor:
     """The delta rule in chunks (WY / UT transform); equal to `delta_rule_recurrent` for any chunk size."""
     check_qkv(q, k, v)
-    check_beta(beta, k)
+    check_per_token("beta", beta, k)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     state = q.new_zeros(*q.shape[:2], v.shape[-1], k.shape[-1])

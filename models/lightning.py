@@ -10,6 +10,7 @@ The quadratic reference is O = [(QKᵀ) ⊙ M] V (`decayed_linear_attention`), a
 from __future__ import annotations
 
 import torch
+
 from attnbench.models.attention import MultiHeadMixer, check_qkv
 from attnbench.models.recurrences import gated_linear_attention_parallel
 

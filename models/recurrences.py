@@ -13,17 +13,15 @@
 from __future__ import annotations
 
 import torch
-from attnbench.models.attention import MultiHeadMixer, causal_mask, check_qkv
 from torch import nn
 from torch.nn import functional as F
+
+from attnbench.models.attention import MultiHeadMixer, causal_mask, check_per_token, check_qkv
 
 
 def check_log_decay(log_decay: torch.Tensor, q: torch.Tensor) -> None:
     """Raise unless ``log_decay`` is (batch, heads, length) like q's leading axes, with entries ≤ 0."""
-    if log_decay.shape != q.shape[:3]:
-        raise ValueError(
-            f"log_decay must be (batch, heads, length)={tuple(q.shape[:3])}, got {tuple(log_decay.shape)}"
-        )
+    check_per_token("log_decay", log_decay, q)
     if bool((log_decay > 0).any()):
         raise ValueError("log_decay must be <= 0 (decays a_i = exp(log_decay_i) in (0, 1])")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+
 from attnbench.models.attention import MultiHeadMixer, causal_mask, check_qkv
 
 

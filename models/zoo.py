@@ -11,13 +11,14 @@ from collections.abc import Callable
 from functools import partial
 
 import torch
+from torch import nn
+
 from attnbench.models.aaren import Aaren
 from attnbench.models.attention import LinearAttention, MultiHeadMixer, PerformerAttention, SoftmaxAttention
 from attnbench.models.deltanet import DeltaNet
 from attnbench.models.lightning import LightningAttention
 from attnbench.models.recurrences import GatedLinearAttention
 from attnbench.models.sigmoid_attention import SigmoidAttention
-from torch import nn
 
 MixerFactory = Callable[[int, int], nn.Module]
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from torch.nn import functional as F
+
 from attnbench.models import (
     aaren,
     attention,
@@ -22,7 +24,6 @@ from attnbench.models import (
     recurrences,
     sigmoid_attention,
 )
-from torch.nn import functional as F
 
 DTYPE = torch.float64
 

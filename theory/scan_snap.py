@@ -8,6 +8,7 @@ Learning rates are those of plain gradient flow; SGD with momentum β follows th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,6 +164,17 @@ def population_velocity(
     return dy, dz
 
 
+def _integrate(
+    rhs: Callable[[float, np.ndarray], np.ndarray], start: np.ndarray, times: np.ndarray, rtol: float, name: str
+) -> np.ndarray:
+    """Integrate the flat ODE ``rhs`` from ``start`` at t = 0 with scipy's LSODA (atol = rtol/100); returns the
+    states at ``times``, shaped (len(times), len(start)). Raises naming ``name`` when the solver fails."""
+    sol = solve_ivp(rhs, (0.0, float(times[-1])), start, method="LSODA", t_eval=times, rtol=rtol, atol=rtol * 1e-2)
+    if not sol.success:
+        raise RuntimeError(f"{name} failed: {sol.message}")
+    return sol.y.T
+
+
 def integrate_population(
     classes: Classes,
     times: np.ndarray,
@@ -183,18 +195,7 @@ def integrate_population(
         )
         return np.concatenate([dy.ravel(), dz.ravel()])
 
-    sol = solve_ivp(
-        rhs,
-        (0.0, float(times[-1])),
-        np.concatenate([y0.ravel(), z0.ravel()]),
-        method="LSODA",
-        t_eval=times,
-        rtol=rtol,
-        atol=rtol * 1e-2,
-    )
-    if not sol.success:
-        raise RuntimeError(f"population ODE failed: {sol.message}")
-    states = sol.y.T
+    states = _integrate(rhs, np.concatenate([y0.ravel(), z0.ravel()]), times, rtol, "population ODE")
     return states[:, : m * m].reshape(-1, m, m), states[:, m * m :].reshape(-1, m, m)
 
 
@@ -228,18 +229,7 @@ def integrate_reduced(
         dz, xi = reduced_velocity(t, state[: m * m].reshape(m, m), classes, lr_y, lr_z)
         return np.concatenate([dz.ravel(), lr_z * xi / k])
 
-    sol = solve_ivp(
-        rhs,
-        (0.0, float(times[-1])),
-        np.zeros(m * m + k),
-        method="LSODA",
-        t_eval=times,
-        rtol=rtol,
-        atol=rtol * 1e-2,
-    )
-    if not sol.success:
-        raise RuntimeError(f"reduced ODE failed: {sol.message}")
-    states = sol.y.T
+    states = _integrate(rhs, np.zeros(m * m + k), times, rtol, "reduced ODE")
     return states[:, : m * m].reshape(-1, m, m), states[:, m * m :]
 
 

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from attnbench.sweeps.experiments.base import Claim, Experiment, RunContext, Verdict, require
+from attnbench.sweeps.plotting import save
 from attnbench.tasks.softmax_regression import SoftmaxRegressionConfig, SoftmaxRegressionInstances, sample
 from attnbench.theory.softmax_regression import (
     adversarial_data_shift_ratio,
@@ -232,25 +233,13 @@ def _bound_rows(params: SoftmaxRegressionParams, rows: int, radius: float, seed:
         a_shift, data.x_star
     )
     starts = range(params.adversarial_starts)
-    adversarial_weight = max(
-        adversarial_weight_shift_ratio(
-            data.matrix[i],
-            data.x_star[i],
-            params.shift_radius,
-            generator=generator,
-            steps=params.adversarial_steps,
+    adversarial_weight, adversarial_data = (
+        max(
+            search(data.matrix[i], data.x_star[i], params.shift_radius, generator=generator,
+                   steps=params.adversarial_steps)
+            for i in starts
         )
-        for i in starts
-    )
-    adversarial_data = max(
-        adversarial_data_shift_ratio(
-            data.matrix[i],
-            data.x_star[i],
-            params.shift_radius,
-            generator=generator,
-            steps=params.adversarial_steps,
-        )
-        for i in starts
+        for search in (adversarial_weight_shift_ratio, adversarial_data_shift_ratio)
     )
     # measured Lipschitz constant of x -> f(Ax) along the worst perturbation, next to 1/2 ||A|| = R / 2 and M
     measured_constant = max(float(weight_ratio.max()), adversarial_weight) * radius / 2
@@ -373,7 +362,6 @@ def check_paper_constant(table: pd.DataFrame) -> Verdict:
 
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """ICL metrics vs training step for every (n, R); measured shift constants beside R/2 and M."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     metrics = ("loss_sa", "loss_gd", "pred_diff", "model_diff", "model_cos")
     figure, axes = plt.subplots(1, len(metrics) + 1, figsize=(4 * (len(metrics) + 1), 3.6))
     for axis, metric in zip(axes, metrics, strict=False):
@@ -394,11 +382,7 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     axes[-1].set_xticks(list(positions), labels, rotation=90, fontsize=6)
     axes[-1].legend(fontsize=6)
     axes[-1].set(title="weight-shift constant")
-    path = out_dir / "softmax_regression.png"
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return [path]
+    return [save(figure, out_dir, "softmax_regression.png")]
 
 
 FIGURE = "softmax_regression/softmax_regression.png"

@@ -11,7 +11,9 @@ import math
 
 import pytest
 import torch
-from attnbench.sweeps.experiments.base import RunContext
+from claim_testing import assert_claim_passes, run_quietly
+
+from attnbench.sweeps.experiments.base import ConfigError
 from attnbench.sweeps.experiments.identities import (
     EXPERIMENT,
     FP32_TOLERANCE,
@@ -201,17 +203,15 @@ def test_experiment_tiny_run_passes_every_claim(tmp_path):
         mala_magnitudes=[2.0],
         tight_epsilons=[1e-3],
     )
-    table = EXPERIMENT.run(params, RunContext(seed=0, device=torch.device("cpu"), log=lambda _: None))
+    table = run_quietly(EXPERIMENT, params)
     assert {"metric", "value", "predicted", "step", "seed"} <= set(table.columns)
-    verdicts = {claim.id: claim.check(table) for claim in EXPERIMENT.claims}
-    assert all(v.verdict == "pass" for v in verdicts.values()), verdicts
+    for claim in EXPERIMENT.claims:
+        assert_claim_passes(EXPERIMENT, table, claim.id)
     assert all(path.exists() for path in EXPERIMENT.draw(table, tmp_path))
     assert not math.isnan(table["value"].astype(float).sum())
 
 
 def test_params_reject_bad_values():
-    from attnbench.sweeps.experiments.base import ConfigError
-
     with pytest.raises(ConfigError, match="decays"):
         IdentitiesParams(decays=[1.5])
     with pytest.raises(ConfigError, match="slope_min_length"):

@@ -8,10 +8,10 @@ import dataclasses
 
 import pandas as pd
 import pytest
-import torch
+from claim_testing import assert_claim_passes, claim_params, run_quietly
 
 from attnbench.sweeps.experiments import scan_snap
-from attnbench.sweeps.experiments.base import ConfigError, RunContext
+from attnbench.sweeps.experiments.base import ConfigError
 
 TINY = dict(
     seeds=3,
@@ -28,76 +28,12 @@ TINY = dict(
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
-    params = scan_snap.ScanSnapParams(**TINY)
-    return scan_snap.run(params, RunContext(seed=0, device=torch.device("cpu"), progress=False))
+    return run_quietly(scan_snap.EXPERIMENT, scan_snap.ScanSnapParams(**TINY))
 
 
-def _verdict(table: pd.DataFrame, claim_id: str):
-    claim = next(c for c in scan_snap.CLAIMS if c.id == claim_id)
-    return claim.check(table)
-
-
-def _assert_pass(table: pd.DataFrame, claim_id: str) -> None:
-    verdict = _verdict(table, claim_id)
-    assert verdict.predicted and verdict.measured
-    assert verdict.verdict == "pass", (
-        f"{claim_id}: predicted {verdict.predicted}; measured {verdict.measured}"
-    )
-
-
-@pytest.mark.claim("scan_snap.decoder_gap")
-def test_decoder_gap(table):
-    _assert_pass(table, "scan_snap.decoder_gap")
-
-
-@pytest.mark.claim("scan_snap.ode_match")
-def test_ode_match(table):
-    _assert_pass(table, "scan_snap.ode_match")
-
-
-@pytest.mark.claim("scan_snap.reduced_ode")
-def test_reduced_ode(table):
-    _assert_pass(table, "scan_snap.reduced_ode")
-
-
-@pytest.mark.claim("scan_snap.fig4_loss")
-def test_fig4_loss(table):
-    _assert_pass(table, "scan_snap.fig4_loss")
-
-
-@pytest.mark.claim("scan_snap.common_falls")
-def test_common_falls(table):
-    _assert_pass(table, "scan_snap.common_falls")
-
-
-@pytest.mark.claim("scan_snap.scan_order")
-def test_scan_order(table):
-    _assert_pass(table, "scan_snap.scan_order")
-
-
-@pytest.mark.claim("scan_snap.relative_gain")
-def test_relative_gain(table):
-    _assert_pass(table, "scan_snap.relative_gain")
-
-
-@pytest.mark.claim("scan_snap.snap_time")
-def test_snap_time(table):
-    _assert_pass(table, "scan_snap.snap_time")
-
-
-@pytest.mark.claim("scan_snap.snap_b_eta_z")
-def test_snap_b_eta_z(table):
-    _assert_pass(table, "scan_snap.snap_b_eta_z")
-
-
-@pytest.mark.claim("scan_snap.entropy_trend")
-def test_entropy_trend(table):
-    _assert_pass(table, "scan_snap.entropy_trend")
-
-
-@pytest.mark.claim("scan_snap.entropy_table")
-def test_entropy_table(table):
-    _assert_pass(table, "scan_snap.entropy_table")
+@pytest.mark.parametrize("claim_id", claim_params(scan_snap.EXPERIMENT))
+def test_claim_passes(table, claim_id):
+    assert_claim_passes(scan_snap.EXPERIMENT, table, claim_id)
 
 
 def test_table_has_the_contract_columns(table):
@@ -126,9 +62,6 @@ def test_bad_params_name_the_key(key, value):
 @pytest.mark.claim("scan_snap.ode_match")
 def test_quick_profile_all_claims_pass():
     """The full quick profile (≈ 30 s on one core): every claim passes."""
-    table = scan_snap.run(
-        scan_snap.ScanSnapParams(), RunContext(seed=0, device=torch.device("cpu"), progress=False)
-    )
+    table = run_quietly(scan_snap.EXPERIMENT, scan_snap.ScanSnapParams())
     for claim in scan_snap.CLAIMS:
-        verdict = claim.check(table)
-        assert verdict.verdict == "pass", f"{claim.id}: {verdict.measured}"
+        assert_claim_passes(scan_snap.EXPERIMENT, table, claim.id)

@@ -6,12 +6,11 @@ round-off on random and Adam-optimised perturbations. Seeds are fixed, so nothin
 profile runs under ``slow``.
 """
 
-import pandas as pd
 import pytest
-import torch
+from claim_testing import assert_claim_passes, claim_params, profile_tables
 
 from attnbench.sweeps.experiments import softmax_regression
-from attnbench.sweeps.experiments.base import ConfigError, RunContext
+from attnbench.sweeps.experiments.base import ConfigError
 
 TINY = dict(
     rows_grid=[10],
@@ -26,45 +25,13 @@ TINY = dict(
 )
 PROFILES = {"tiny": TINY, "quick": {}}
 PROFILE_PARAMS = ["tiny", pytest.param("quick", marks=pytest.mark.slow)]
-_TABLES: dict[str, pd.DataFrame] = {}
+_table = profile_tables(softmax_regression.EXPERIMENT, softmax_regression.SoftmaxRegressionParams, PROFILES)
 
 
-def _table(profile: str) -> pd.DataFrame:
-    if profile not in _TABLES:
-        params = softmax_regression.SoftmaxRegressionParams(**PROFILES[profile])
-        context = RunContext(seed=0, device=torch.device("cpu"), progress=False, log=lambda _: None)
-        _TABLES[profile] = softmax_regression.run(params, context)
-    return _TABLES[profile]
-
-
-def _check(profile: str, claim_id: str) -> None:
-    claim = next(c for c in softmax_regression.EXPERIMENT.claims if c.id == claim_id)
-    verdict = claim.check(_table(profile))
-    assert verdict.verdict == "pass", f"{claim_id}: measured {verdict.measured}, predicted {verdict.predicted}"
-
-
-@pytest.mark.claim("softmax_regression.icl_vs_gd_trend")
+@pytest.mark.parametrize("claim_id", claim_params(softmax_regression.EXPERIMENT))
 @pytest.mark.parametrize("profile", PROFILE_PARAMS)
-def test_icl_vs_gd_trend(profile):
-    _check(profile, "softmax_regression.icl_vs_gd_trend")
-
-
-@pytest.mark.claim("softmax_regression.weight_shift_bound")
-@pytest.mark.parametrize("profile", PROFILE_PARAMS)
-def test_weight_shift_bound(profile):
-    _check(profile, "softmax_regression.weight_shift_bound")
-
-
-@pytest.mark.claim("softmax_regression.data_shift_bound")
-@pytest.mark.parametrize("profile", PROFILE_PARAMS)
-def test_data_shift_bound(profile):
-    _check(profile, "softmax_regression.data_shift_bound")
-
-
-@pytest.mark.claim("softmax_regression.paper_constant_slack")
-@pytest.mark.parametrize("profile", PROFILE_PARAMS)
-def test_paper_constant_slack(profile):
-    _check(profile, "softmax_regression.paper_constant_slack")
+def test_claim_passes(profile, claim_id):
+    assert_claim_passes(softmax_regression.EXPERIMENT, _table(profile), claim_id)
 
 
 def test_table_has_contract_columns_and_figure(tmp_path):

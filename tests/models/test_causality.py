@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from attnbench.models.zoo import MIXERS, build_mixer
 
 LENGTH, WIDTH, HEADS = 19, 16, 4

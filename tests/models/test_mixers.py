@@ -11,11 +11,12 @@ from functools import partial
 
 import pytest
 import torch
+from mixer_testing import forward_and_grad_errors, random_tensors
+from torch.nn import functional as F
+
 from attnbench.models import aaren, attention, deltanet, lightning, recurrences, sigmoid_attention
 from attnbench.models.feature_maps import HedgehogFeatureMap, positive_random_features, taylor2_features
 from attnbench.models.zoo import MIXERS, build_mixer
-from mixer_testing import forward_and_grad_errors, random_tensors
-from torch.nn import functional as F
 
 TOLERANCE = 1e-10
 SHAPE = (2, 3, 37, 5)  # batch, heads, length (prime: never a multiple of a block), dim
