@@ -23,6 +23,10 @@ exponentials and O(N·d) vector work ignored):
 - sdpa forward 4d·P, backward 10d·P (FlashAttention-2 counts).
 All counts are multiplied by G.
 
+d = 64 run (results/kernels/bench_lla_cpu_d64.*): ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_lla.py
+--dim 64 --lengths 1024 2048 4096 --methods naive flash_cholesky flash_cg --repeats 1 --out-name bench_lla_cpu_d64``
+(naive stops at N = 2048: its einsum materialises N²·d floats, an estimated ≈ 12 GiB at N = 4096, d = 64).
+
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_lla.py --repeats 1`` (CPU: lengths up to 4096; about
 5 min on a shared 2-core machine; with OMP_NUM_THREADS=2 under contention it was 10-30x slower).
 """
@@ -189,6 +193,7 @@ def main() -> None:
     parser.add_argument("--block-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats for N <= 1024 (1 above)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out-name", help="file stem under results/kernels (default bench_lla_<device>)")
     parser.add_argument("--worker", action="store_true", help="internal: measure one (method, length)")
     parser.add_argument("--method", choices=METHODS)
     parser.add_argument("--length", type=int)
@@ -218,12 +223,12 @@ def main() -> None:
             print(f"{method:15s} N={length:5d} fwd {row['forward_s']:.3f}s fwd+bwd {row['forward_backward_s']:.3f}s "
                   f"peak {row['peak_extra_mb']:.1f} MiB {row['forward_backward_gflops_per_s']:.2f} GFLOP/s",
                   flush=True)
-        _save(pd.DataFrame(rows), args.device)  # after every length, so an interrupted run keeps its rows
+        stem = args.out_name or f"bench_lla_{args.device.split(':')[0]}"
+        _save(pd.DataFrame(rows), stem)  # after every length, so an interrupted run keeps its rows
 
 
-def _save(table: pd.DataFrame, device: str) -> None:
+def _save(table: pd.DataFrame, stem: str) -> None:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    stem = f"bench_lla_{device.split(':')[0]}"
     table.to_csv(OUT_DIR / f"{stem}.csv", index=False)
     _draw(table, OUT_DIR / f"{stem}.png")
     print(f"wrote {OUT_DIR / stem}.csv and .png", flush=True)

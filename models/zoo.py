@@ -7,6 +7,7 @@ called, so the rest of the zoo works while that kernel is absent.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -24,17 +25,50 @@ MixerFactory = Callable[[int, int], nn.Module]
 
 
 class LocalLinearAttention(MultiHeadMixer):
-    """Multi-head causal Local Linear Attention via ``attnbench.kernels.lla.lla`` (imported when built)."""
+    """Multi-head causal Local Linear Attention via ``attnbench.kernels.lla.lla`` (imported when built).
 
-    def __init__(self, width: int, heads: int) -> None:
+    ``ridge`` is λ in the λω convention (notes papers/lla.md §1.2); ``solver`` ("auto", "cg" or "cholesky"),
+    ``cg_iters`` and ``cg_tol`` are passed to the kernel. With ``learn_ridge`` λ = softplus(θ) is a parameter
+    (θ initialised so that λ starts at ``ridge``); its gradient is the kernel's exact ∂L/∂λ.
+    """
+
+    def __init__(
+        self,
+        width: int,
+        heads: int,
+        *,
+        ridge: float = 0.1,
+        solver: str = "auto",
+        cg_iters: int = 32,
+        cg_tol: float | None = None,
+        learn_ridge: bool = False,
+    ) -> None:
         super().__init__(width, heads)
         from attnbench.kernels.lla import lla
+        from attnbench.kernels.lla.blockwise import SOLVERS
 
-        self.lla = lla
+        if not (math.isfinite(ridge) and ridge > 0):
+            raise ValueError(f"ridge must be a finite number > 0, got {ridge}")
+        if solver not in ("auto", *SOLVERS):
+            raise ValueError(f"solver must be one of {('auto', *SOLVERS)}, got {solver!r}")
+        if cg_iters < 1:
+            raise ValueError(f"cg_iters must be >= 1, got {cg_iters}")
+        self.lla, self.solver, self.cg_iters, self.cg_tol = lla, solver, cg_iters, cg_tol
+        self.fixed_ridge = ridge
+        self.ridge_logit = nn.Parameter(torch.tensor(math.log(math.expm1(ridge)))) if learn_ridge else None
+
+    @property
+    def ridge(self) -> float | torch.Tensor:
+        """λ: softplus(θ) when learnable, else the fixed float."""
+        return self.fixed_ridge if self.ridge_logit is None else nn.functional.softplus(self.ridge_logit)
 
     def mix(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """LLA output per head (causal)."""
-        return self.lla(q, k, v, causal=True)
+        ridge = self.ridge
+        if isinstance(ridge, torch.Tensor):
+            ridge = ridge.to(q.dtype)
+        return self.lla(q, k, v, causal=True, ridge=ridge, solver=self.solver, cg_iters=self.cg_iters,
+                        cg_tol=self.cg_tol)
 
 
 MIXERS: dict[str, MixerFactory] = {

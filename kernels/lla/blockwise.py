@@ -302,8 +302,8 @@ def lla_blockwise_forward(streams: BlockwiseStreams, *, solver: Solver, cg: CGSe
 
 def lla_blockwise_backward(
     saved: LLAForward, grad_out: torch.Tensor, *, solver: Solver, cg: CGSettings, detach_ridge_omega: bool
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Exact gradient of the ρ/δ form w.r.t. (q, k, v) given ``∂L/∂o`` (flattened tensors).
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Exact gradient of the ρ/δ form w.r.t. (q, k, v, λ) given ``∂L/∂o`` (flattened tensors).
 
     Per query i with g_ij = dO_iᵀv_j, r_ij = ρ_iᵀz_ij, β̂_i = dO_iᵀo_i/δ̂_i,
     ``T̂_i = Σ_j p_ij g_ij z_ij / δ̂_i`` and the adjoint solve ``A_i Û_i = T̂_i``, u_ij = Û_iᵀz_ij:
@@ -316,14 +316,18 @@ def lla_blockwise_backward(
     invariant to it) and ``z_ij = k_j − q_i``. The last bracket term is the ridge-ω term; it is omitted when
     ``detach_ridge_omega``. Σ_j ∂L/∂z_ij collapses to ``(Σ_j p_ij c_ij) ρ_i − δ̂_i Û_i``
     because Σ_j p_ij(1−r_ij) = δ̂_i.
+
+    Ridge (derived): with ``A_i = C_i + λI``, ``∂ρ_i/∂λ = −A_i⁻¹ρ_i`` and ``∂δ̂_i/∂λ = ‖ρ_i‖²``, so
+    ``∂L/∂λ = Σ_i dO_iᵀ(Σ_j p_ij (z_ijᵀA_i⁻¹ρ_i) v_j − o_i‖ρ_i‖²)/δ̂_i = Σ_i (Û_iᵀρ_i − β̂_i‖ρ_i‖²)``
+    (T̂_iᵀA_i⁻¹ρ_i = Û_iᵀρ_i as A_i is symmetric): the ridge-ω bracket divided by λ, summed over queries.
+    It does not depend on ``detach_ridge_omega`` (that only concerns the ω in λω).
     """
     streams, rho, delta_hat = saved.streams, saved.rho, saved.delta_hat
     beta = (grad_out * saved.output).sum(-1) / delta_hat
     adjoint, _ = _solve(streams, streams.gradient_target(grad_out, delta_hat), solver, cg)
-    ridge_term = streams.ridge * ((adjoint * rho).sum(-1) - beta * (rho * rho).sum(-1))
-    if detach_ridge_omega:
-        ridge_term = torch.zeros_like(ridge_term)
-    return streams.gradient(grad_out, rho, adjoint, delta_hat, beta, ridge_term)
+    ridge_sensitivity = (adjoint * rho).sum(-1) - beta * (rho * rho).sum(-1)
+    ridge_term = torch.zeros_like(ridge_sensitivity) if detach_ridge_omega else streams.ridge * ridge_sensitivity
+    return (*streams.gradient(grad_out, rho, adjoint, delta_hat, beta, ridge_term), ridge_sensitivity.sum())
 
 
 class _LLAFunction(torch.autograd.Function):
@@ -336,7 +340,7 @@ class _LLAFunction(torch.autograd.Function):
         k: torch.Tensor,
         v: torch.Tensor,
         scale: float,
-        ridge: float,
+        ridge: float | torch.Tensor,
         causal: bool,
         block_size: int,
         solver: Solver,
@@ -346,11 +350,12 @@ class _LLAFunction(torch.autograd.Function):
     ) -> torch.Tensor:
         shape = q.shape
         flat = [t.reshape(-1, *t.shape[-2:]).contiguous() for t in (q, k, v)]
-        streams = streams_type(*flat, scale=scale, ridge=ridge, causal=causal, block_size=block_size)
+        streams = streams_type(*flat, scale=scale, ridge=float(ridge), causal=causal, block_size=block_size)
         saved = lla_blockwise_forward(streams, solver=solver, cg=cg)
         ctx.saved = saved
         ctx.options = (solver, cg, detach_ridge_omega)
         ctx.shapes = (shape, k.shape, v.shape)
+        ctx.ridge_like = ridge.detach() if isinstance(ridge, torch.Tensor) else None
         return saved.output.reshape(*shape[:-1], v.shape[-1])
 
     @staticmethod
@@ -363,8 +368,10 @@ class _LLAFunction(torch.autograd.Function):
             cg=cg,
             detach_ridge_omega=detach_ridge_omega,
         )
-        shaped = [grad.reshape(shape) for grad, shape in zip(grads, ctx.shapes, strict=True)]
-        return (*shaped, None, None, None, None, None, None, None, None)
+        shaped = [grad.reshape(shape) for grad, shape in zip(grads[:3], ctx.shapes, strict=True)]
+        ridge = ctx.ridge_like
+        grad_ridge = None if ridge is None else grads[3].to(ridge.dtype).reshape(ridge.shape)
+        return (*shaped, None, grad_ridge, None, None, None, None, None, None)
 
 
 def lla_blockwise(
@@ -374,7 +381,7 @@ def lla_blockwise(
     *,
     causal: bool = True,
     scale: float | None = None,
-    ridge: float = DEFAULT_RIDGE,
+    ridge: float | torch.Tensor = DEFAULT_RIDGE,
     block_size: int = 64,
     solver: Solver = "cg",
     cg_iters: int = 32,
@@ -390,6 +397,7 @@ def lla_blockwise(
     Half-precision inputs are computed in float32 and cast back. ``detach_ridge_omega=True`` gives the
     released FlashLLA gradient (ridge's ω treated as a constant) instead of the exact one.
     ``streams_type`` selects the implementation of the key sweeps (`TritonStreams` for the Triton kernels).
+    ``ridge`` may be a one-element tensor: λ then receives its exact gradient (`lla_blockwise_backward`).
     """
     validate_inputs(q, k, v, causal=causal, ridge=ridge)
     if solver not in SOLVERS:

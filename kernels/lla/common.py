@@ -26,8 +26,18 @@ def resolve_scale(scale: float | None, dim: int) -> float:
     return float(scale)
 
 
-def validate_inputs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool, ridge: float) -> None:
-    """Raise ``ValueError`` naming the problem unless (q, k, v, ridge) describe a valid LLA call."""
+def validate_inputs(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool, ridge: float | torch.Tensor
+) -> None:
+    """Raise ``ValueError`` naming the problem unless (q, k, v, ridge) describe a valid LLA call.
+
+    ``ridge`` is a number or a one-element tensor (a learnable λ)."""
+    if isinstance(ridge, torch.Tensor):
+        if ridge.numel() != 1 or not ridge.is_floating_point():
+            raise ValueError(f"a tensor ridge must be one floating-point element, got shape {tuple(ridge.shape)}")
+        ridge_value = float(ridge.detach())
+    else:
+        ridge_value = ridge
     for name, tensor in (("q", q), ("k", k), ("v", v)):
         if tensor.dim() != 4:
             raise ValueError(f"{name} must have shape (batch, heads, length, dim), got {tuple(tensor.shape)}")
@@ -47,8 +57,8 @@ def validate_inputs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal
         raise ValueError("k and v must hold at least one position")
     if causal and q.shape[-2] != k.shape[-2]:
         raise ValueError(f"causal LLA needs len(q) == len(k), got {q.shape[-2]} and {k.shape[-2]}")
-    if not (math.isfinite(ridge) and ridge > 0):
-        raise ValueError(f"ridge must be a finite number > 0 (λ in the λω convention), got {ridge}")
+    if not (math.isfinite(ridge_value) and ridge_value > 0):
+        raise ValueError(f"ridge must be a finite number > 0 (λ in the λω convention), got {ridge_value}")
 
 
 def causal_logit_mask(

@@ -36,7 +36,7 @@ def lla(
     *,
     causal: bool = True,
     scale: float | None = None,
-    ridge: float = DEFAULT_RIDGE,
+    ridge: float | torch.Tensor = DEFAULT_RIDGE,
     backend: Backend = "auto",
     solver: Solver | Literal["auto"] = "auto",
     block_size: int = 64,

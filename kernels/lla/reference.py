@@ -69,7 +69,7 @@ def lla_reference_terms(
     *,
     causal: bool = True,
     scale: float | None = None,
-    ridge: float = DEFAULT_RIDGE,
+    ridge: float | torch.Tensor = DEFAULT_RIDGE,
     dtype: torch.dtype = torch.float64,
     detach_ridge_omega: bool = False,
 ) -> LLATerms:
@@ -92,7 +92,7 @@ def local_linear_fit(
     k: torch.Tensor,
     v: torch.Tensor,
     *,
-    ridge: float,
+    ridge: float | torch.Tensor,
     detach_ridge_omega: bool = False,
 ) -> LLATerms:
     """The ρ/δ closed form for arbitrary non-negative weights ``w`` (B, H, N_q, N_k) (zero = masked)."""
@@ -123,7 +123,7 @@ def lla_reference(
     *,
     causal: bool = True,
     scale: float | None = None,
-    ridge: float = DEFAULT_RIDGE,
+    ridge: float | torch.Tensor = DEFAULT_RIDGE,
     dtype: torch.dtype = torch.float64,
     detach_ridge_omega: bool = False,
 ) -> torch.Tensor:
