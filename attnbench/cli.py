@@ -24,8 +24,10 @@ def _figures(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="attnbench figures")
     parser.add_argument("--results", default="results", type=Path)
     parser.add_argument("--only", default=None, help="one experiment")
+    parser.add_argument("--readme", default=None, type=Path,
+                        help="a README whose claims section (between its markers) is replaced by the ledger")
     args = parser.parse_args(argv)
-    for path in rebuild(args.results, args.only):
+    for path in rebuild(args.results, args.only, args.readme):
         print(path)
     return 0
 
@@ -59,7 +61,7 @@ def _reproduce(argv: list[str]) -> int:
         print(f"[attnbench] reproduce: {' '.join(command[2:])}", flush=True)
         if subprocess.run(command).returncode != 0:
             failed.append(name)
-    _figures([])
+    _figures(["--readme", "README.md"])
     if failed:
         print(f"[attnbench] these experiments did not complete: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -139,3 +139,13 @@ def test_parallel_and_cluster_launchers(tmp_path, launcher):
 
 def test_every_experiment_module_imports():
     assert registry.broken() == {}
+
+
+def test_figures_copy_the_ledger_into_the_readme_markers(capsys, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- claims:start -->\nold\n<!-- claims:end -->\noutro\n")
+    _cli(capsys, "experiment=toy", f"results_dir={tmp_path}", "progress=false")
+    assert _cli(capsys, "figures", "--results", str(tmp_path), "--readme", str(readme))[0] == 0
+    text = readme.read_text()
+    assert text.startswith("intro\n<!-- claims:start -->\n**") and text.endswith("<!-- claims:end -->\noutro\n")
+    assert "\nold\n" not in text and "`toy.rows`" in text
