@@ -29,3 +29,15 @@ def save(fig: Figure, out_dir: Path, name: str) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def seed_errorbar(ax: Axes, x: pd.Series, cells: pd.DataFrame, label: str, **style: object) -> None:
+    """The seed mean ± seed std of ``cells`` (columns mean, std, n) against ``x``; the label gets the seed count."""
+    ax.errorbar(x, cells["mean"], yerr=cells["std"], marker="o", capsize=3,
+                label=f"{label} (n={int(cells['n'].min())})", **style)
+
+
+def chance_and_oracle(ax: Axes, chance: float) -> None:
+    """Reference accuracies: chance level (dashed) and the oracle's exact answers, 1.0 (dotted)."""
+    ax.axhline(chance, color="grey", lw=0.8, ls="--", label="chance")
+    ax.axhline(1.0, color="k", lw=0.8, ls=":", label="oracle")

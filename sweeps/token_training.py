@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -83,6 +85,15 @@ def token_accuracy(model: nn.Module, batches: Sequence[Batch]) -> float:
     """Per-token (micro) accuracy over the scored positions of ``batches``."""
     correct = sum(int(correct_tokens(model, b).sum()) for b in batches)
     return correct / sum(int(b.loss_mask.sum()) for b in batches)
+
+
+def seed_summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of ``keys``: the seed mean of ``value``, its seed standard deviation (0 for a single seed),
+    the standard error of the mean sem = std/√n, and the number of seeds n."""
+    out = rows.groupby(keys)["value"].agg(mean="mean", std="std", n="count").reset_index()
+    out["std"] = out["std"].fillna(0.0)
+    out["sem"] = out["std"] / np.sqrt(out["n"])
+    return out
 
 
 @dataclass(frozen=True)

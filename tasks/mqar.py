@@ -164,11 +164,3 @@ def query_accuracy(predictions: torch.Tensor, targets: torch.Tensor, loss_mask: 
 def chance_accuracy(config: MQARConfig) -> float:
     """Guessing a value uniformly from the value vocabulary (no in-context information): 1 / num_values."""
     return 1.0 / config.num_values
-
-
-def context_chance_accuracy(config: MQARConfig) -> float:
-    """Guessing one of the example's K values without using the key: 1 / K."""
-    return 1.0 / config.num_kv_pairs
-
-
-ORACLE_ACCURACY = 1.0

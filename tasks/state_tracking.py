@@ -111,9 +111,6 @@ def chance_accuracy(config: StateTrackingConfig) -> float:
     return 0.5 if config.task == "parity" else 1.0 / MODULUS
 
 
-ORACLE_ACCURACY = 1.0
-
-
 def _draw_lengths(config: StateTrackingConfig, split: Split, rng: np.random.Generator) -> np.ndarray:
     low, high = config.lengths(split)
     if config.task == "mod_arith":  # odd lengths only

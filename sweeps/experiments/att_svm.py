@@ -16,6 +16,7 @@ Sections of the table (column ``section``):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from attnbench.models.svm_attention import (
     prompt_run_losses,
 )
 from attnbench.sweeps.experiments.base import Claim, Experiment, RunContext, Verdict, require
+from attnbench.sweeps.plotting import save
 from attnbench.sweeps.training import train_ensemble
 from attnbench.tasks.token_selection import (
     PromptInstance,
@@ -213,6 +215,8 @@ def _attention_matrices(kind: str, params: dict[str, torch.Tensor]) -> torch.Ten
 
 
 def _local_converge(p: AttSvmParams, ctx: RunContext) -> list[dict]:
+    """Train W and (K, Q) ensembles (notes A5, local_converge); per run and recorded step, corr(W(k), W^mm_alpha),
+    corr(W(k), W^mm_{*,alpha}) and the softmax on the selected tokens, alpha = the tokens selected at the end."""
     data = sample_ensemble(TokenSelectionConfig(p.n, p.T, p.d), "train", p.runs)
     gen = torch.Generator().manual_seed(ctx.seed)
     losses = attention_run_losses(data.X, data.z, data.Y, v=data.v, loss=p.loss)
@@ -260,6 +264,7 @@ def _local_converge(p: AttSvmParams, ctx: RunContext) -> list[dict]:
 
 
 def _rank(p: AttSvmParams, ctx: RunContext) -> list[dict]:
+    """Ranks of the Frobenius and nuclear Att-SVM solutions at alpha = opt per d (notes A5, svm_rank); no training."""
     rows: list[dict] = []
     for d in p.rank_ds:
         data = sample_ensemble(TokenSelectionConfig(p.rank_n, p.rank_T, d), "test", p.rank_instances)
@@ -284,6 +289,7 @@ def _rank(p: AttSvmParams, ctx: RunContext) -> list[dict]:
 
 
 def _overparam(p: AttSvmParams, ctx: RunContext) -> list[dict]:
+    """Per d and run: whether the tokens W selects after ``overparam_steps`` are the optimal ones (notes A3)."""
     rows: list[dict] = []
     gen = torch.Generator().manual_seed(ctx.seed)
     for d in p.overparam_ds:
@@ -358,6 +364,7 @@ def _vector_corr(a: torch.Tensor, b: np.ndarray) -> torch.Tensor:
 
 
 def _joint(p: AttSvmParams, ctx: RunContext) -> list[dict]:
+    """Joint (v, p) training on the tight and relaxed examples (notes A4): corr(v, v^mm) and corr(p, p^relax)."""
     rows: list[dict] = []
     for relaxed in (False, True):
         inst = joint_training_instance(relaxed)
@@ -435,8 +442,24 @@ def _section(table: pd.DataFrame, name: str) -> pd.DataFrame:
     return table[table["section"] == name] if "section" in table else table.iloc[0:0]
 
 
-def _not_run(predicted: str, what: str) -> Verdict:
-    return Verdict("not run", predicted, "n/a", note=f"the table has no {what} rows")
+SectionCheck = Callable[[pd.DataFrame, str], Verdict]
+
+
+def _section_check(name: str, predicted: str) -> Callable[[SectionCheck], Callable[[pd.DataFrame], Verdict]]:
+    """Turn ``check(rows of section name, predicted)`` into a claim check of the whole table; a table without
+    rows of that section gets a "not run" verdict."""
+
+    def wrap(check: SectionCheck) -> Callable[[pd.DataFrame], Verdict]:
+        @functools.wraps(check)
+        def check_table(table: pd.DataFrame) -> Verdict:
+            sec = _section(table, name)
+            if sec.empty:
+                return Verdict("not run", predicted, "n/a", note=f"the table has no {name} rows")
+            return check(sec, predicted)
+
+        return check_table
+
+    return wrap
 
 
 def _final(sec: pd.DataFrame, metric: str, **where: object) -> pd.DataFrame:
@@ -457,15 +480,14 @@ def _corr_at(sec: pd.DataFrame, param: str, metric: str, step: int | None = None
     return rows[rows["step"] == step]
 
 
-def check_w_corr_fro(table: pd.DataFrame) -> Verdict:
+@_section_check(
+    "local_converge", "corr(W(k), W^mm_alpha) -> 1; >= 0.99 after >= 1000 iterations (notebook: ≈0.99 at 1000)"
+)
+def check_w_corr_fro(sec: pd.DataFrame, predicted: str) -> Verdict:
     """W-trained runs: mean corr(W(k), W^mm_alpha) >= 0.99 at the last step, which must be >= 1000.
 
     The value at step 1000 (the notebook's plotted span) is reported beside it.
     """
-    predicted = "corr(W(k), W^mm_alpha) -> 1; >= 0.99 after >= 1000 iterations (notebook: ≈0.99 at 1000)"
-    sec = _section(table, "local_converge")
-    if sec.empty:
-        return _not_run(predicted, "local_converge")
     final = _corr_at(sec, "W", "corr_fro")
     last = int(final["step"].iloc[0])
     if last < 1000:
@@ -481,12 +503,9 @@ def check_w_corr_fro(table: pd.DataFrame) -> Verdict:
     )
 
 
-def check_kq_corr_nuc(table: pd.DataFrame) -> Verdict:
+@_section_check("local_converge", "KQ^T -> W^mm_*,alpha (nuclear), W -> W^mm_alpha (Frobenius)")
+def check_kq_corr_nuc(sec: pd.DataFrame, predicted: str) -> Verdict:
     """(K,Q) runs align with the nuclear SVM, W runs with the Frobenius one (paired, 3 sem)."""
-    predicted = "KQ^T -> W^mm_*,alpha (nuclear), W -> W^mm_alpha (Frobenius)"
-    sec = _section(table, "local_converge")
-    if sec.empty:
-        return _not_run(predicted, "local_converge")
     parts = []
     ok = True
     for param, better, worse in (("KQ", "corr_nuc", "corr_fro"), ("W", "corr_fro", "corr_nuc")):
@@ -504,23 +523,17 @@ def check_kq_corr_nuc(table: pd.DataFrame) -> Verdict:
     )
 
 
-def check_softmax_concentration(table: pd.DataFrame) -> Verdict:
+@_section_check("local_converge", "mean_i s_{i alpha_i} -> 1 (>= 0.99 at the last step)")
+def check_softmax_concentration(sec: pd.DataFrame, predicted: str) -> Verdict:
     """Softmax mass on the selected tokens -> 1 (||W|| -> infinity along a positive-margin direction)."""
-    predicted = "mean_i s_{i alpha_i} -> 1 (>= 0.99 at the last step)"
-    sec = _section(table, "local_converge")
-    if sec.empty:
-        return _not_run(predicted, "local_converge")
     means = {p: _corr_at(sec, p, "selected_prob")["value"].mean() for p in PARAMETERISATIONS}
     ok = all(m >= 0.99 for m in means.values())
     return Verdict("pass" if ok else "fail", predicted, ", ".join(f"{p}: {m:.6f}" for p, m in means.items()), ">= 0.99")
 
 
-def check_selection_locally_optimal(table: pd.DataFrame) -> Verdict:
+@_section_check("local_converge", "fraction of runs whose alpha is locally optimal = 1")
+def check_selection_locally_optimal(sec: pd.DataFrame, predicted: str) -> Verdict:
     """Every W run's final selection alpha is feasible and locally optimal (support tokens score lower)."""
-    predicted = "fraction of runs whose alpha is locally optimal = 1"
-    sec = _section(table, "local_converge")
-    if sec.empty:
-        return _not_run(predicted, "local_converge")
     local = _final(sec, "locally_optimal", param="W")["value"]
     global_ = _final(sec, "alpha_is_opt", param="W")["value"]
     return Verdict(
@@ -538,17 +551,14 @@ def _rank_means(sec: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def check_rank_fro(table: pd.DataFrame) -> Verdict:
+@_section_check("rank", "rank(W^mm) = min(#examples with a support token, d) <= min(n, d) (notebook: ≈ min(n, d))")
+def check_rank_fro(sec: pd.DataFrame, predicted: str) -> Verdict:
     """rank(W^mm) = min(a, d) on every instance, a = number of examples with a support token (derived).
 
     KKT (notes A2): W^mm = sum_i u_i z_i^T with u_i = sum_t lambda_it (x_{i alpha_i} - x_it), and u_i != 0
     exactly for examples with an active constraint; with generic z_i the rank is min(a, d) <= min(n, d).
     The mean rank beside min(n, d) is the notebook's plotted quantity.
     """
-    predicted = "rank(W^mm) = min(#examples with a support token, d) <= min(n, d) (notebook: ≈ min(n, d))"
-    sec = _section(table, "rank")
-    if sec.empty:
-        return _not_run(predicted, "rank")
     ranks = sec[sec["metric"] == "rank_fro"]
     exact = float((ranks["value"] == ranks["predicted"]).mean())
     n = int(sec["n"].iloc[0])
@@ -562,12 +572,9 @@ def check_rank_fro(table: pd.DataFrame) -> Verdict:
     )
 
 
-def check_rank_nuc_lower(table: pd.DataFrame) -> Verdict:
+@_section_check("rank", "rank(W^mm_*) < rank(W^mm) at d = n (notebook: 4.4 vs 4.9-5 at n = d = 5)")
+def check_rank_nuc_lower(sec: pd.DataFrame, predicted: str) -> Verdict:
     """At d = n the nuclear solution has lower rank than the Frobenius one (paired, 3 sem)."""
-    predicted = "rank(W^mm_*) < rank(W^mm) at d = n (notebook: 4.4 vs 4.9-5 at n = d = 5)"
-    sec = _section(table, "rank")
-    if sec.empty:
-        return _not_run(predicted, "rank")
     n = int(sec["n"].iloc[0])
     at = sec[sec["d"] == n].pivot_table(index="seed", columns="metric", values="value")
     diff = (at["rank_fro"] - at["rank_nuc"]).dropna()
@@ -589,12 +596,9 @@ NUCLEAR_RANK_NOTE = (
 )
 
 
-def check_rank_nuc_paper_value(table: pd.DataFrame) -> Verdict:
+@_section_check("rank", f"mean rank(W^mm_*) ≈ {PAPER_NUCLEAR_RANK_2N} at d = 2n")
+def check_rank_nuc_paper_value(sec: pd.DataFrame, predicted: str) -> Verdict:
     """The notebook's value rank(W^mm_*) ~ 4.9 at n = 5, d = 10 (stored plot of svm_rank.ipynb)."""
-    predicted = f"mean rank(W^mm_*) ≈ {PAPER_NUCLEAR_RANK_2N} at d = 2n"
-    sec = _section(table, "rank")
-    if sec.empty:
-        return _not_run(predicted, "rank")
     n = int(sec["n"].iloc[0])
     rows = sec[(sec["d"] == 2 * n) & (sec["metric"] == "rank_nuc")]
     if rows.empty:
@@ -609,12 +613,9 @@ def check_rank_nuc_paper_value(table: pd.DataFrame) -> Verdict:
     )
 
 
-def check_overparam(table: pd.DataFrame) -> Verdict:
+@_section_check("overparam", "fraction converging to opt rises with d")
+def check_overparam(sec: pd.DataFrame, predicted: str) -> Verdict:
     """The fraction of runs selecting opt is larger at the largest d than the smallest (one-sided z test)."""
-    predicted = "fraction converging to opt rises with d"
-    sec = _section(table, "overparam")
-    if sec.empty:
-        return _not_run(predicted, "overparam")
     frac = sec.groupby("d")["value"].agg(["mean", "count"])
     lo, hi = frac.iloc[0], frac.iloc[-1]
     pooled = (lo["mean"] * lo["count"] + hi["mean"] * hi["count"]) / (lo["count"] + hi["count"])
@@ -629,12 +630,9 @@ def check_overparam(table: pd.DataFrame) -> Verdict:
     )
 
 
-def check_nonlinear_svmeq(table: pd.DataFrame) -> Verdict:
+@_section_check("nonlinear", "1 - corr(W, W^SVMeq) falls with d (notebook plot: ≈0.035 at d=4 → 0.0055 at d=10)")
+def check_nonlinear_svmeq(sec: pd.DataFrame, predicted: str) -> Verdict:
     """Nonlinear head: final 1 - corr(W, W^SVMeq) is smaller at the largest d than at the smallest."""
-    predicted = "1 - corr(W, W^SVMeq) falls with d (notebook plot: ≈0.035 at d=4 → 0.0055 at d=10)"
-    sec = _section(table, "nonlinear")
-    if sec.empty:
-        return _not_run(predicted, "nonlinear")
     gaps = sec[sec["metric"].str.startswith("one_minus_corr")]
     gaps = gaps[gaps["step"] == gaps["step"].max()].pivot_table(
         index="d", columns="metric", values="value", aggfunc=["mean", "count"]
@@ -661,12 +659,9 @@ def check_nonlinear_svmeq(table: pd.DataFrame) -> Verdict:
     )
 
 
-def check_joint(table: pd.DataFrame) -> Verdict:
+@_section_check("joint", "corr(v, v^mm) -> 1 and corr(p, p^relax) -> 1 on both examples (>= 0.99 at the last step)")
+def check_joint(sec: pd.DataFrame, predicted: str) -> Verdict:
     """Joint (v, p) training: v -> v^mm and p -> p^relax (= p^mm when every input is a support vector)."""
-    predicted = "corr(v, v^mm) -> 1 and corr(p, p^relax) -> 1 on both examples (>= 0.99 at the last step)"
-    sec = _section(table, "joint")
-    if sec.empty:
-        return _not_run(predicted, "joint")
     parts, ok = [], True
     for inst in ("tight", "relaxed"):
         cv = _final(sec, "corr_v", instance=inst)["value"].iloc[0]
@@ -677,12 +672,11 @@ def check_joint(table: pd.DataFrame) -> Verdict:
     return Verdict("pass" if ok else "fail", predicted, "; ".join(parts), ">= 0.99")
 
 
-def check_single_input(table: pd.DataFrame) -> Verdict:
+@_section_check(
+    "single_input", "γ3 = 0.9: all starts → opt; γ3 = 0: some starts → local token; each aligned with its p^mm"
+)
+def check_single_input(sec: pd.DataFrame, predicted: str) -> Verdict:
     """Global case: every start selects opt. Local case: some starts select the locally optimal token."""
-    predicted = "γ3 = 0.9: all starts → opt; γ3 = 0: some starts → local token; each aligned with its p^mm"
-    sec = _section(table, "single_input")
-    if sec.empty:
-        return _not_run(predicted, "single_input")
     glob = _final(sec, "selected_is_opt", instance="global")["value"]
     local = _final(sec, "selected_is_opt", instance="local")["value"]
     corr = _final(sec, "corr_p_mm_selected")["value"]
@@ -705,21 +699,21 @@ CLAIMS = (
         "W-trained attention aligns with the Frobenius Att-SVM at the selected tokens",
         f"{SOURCE_TF}, official local_converge notebook (stored plot); theorem number unverified",
         check_w_corr_fro,
-        "att_svm/corr_vs_iteration.png",
+        "corr_vs_iteration.png",
     ),
     Claim(
         "att_svm.kq_corr_nuc",
         "(K,Q)-trained attention aligns with the nuclear-norm Att-SVM*, W with Frobenius",
         f"{SOURCE_TF}, abstract (regularisation path); the GD version is empirical",
         check_kq_corr_nuc,
-        "att_svm/corr_vs_iteration.png",
+        "corr_vs_iteration.png",
     ),
     Claim(
         "att_svm.softmax_concentration",
         "softmax concentrates on the selected tokens",
         "derived",
         check_softmax_concentration,
-        "att_svm/corr_vs_iteration.png",
+        "corr_vs_iteration.png",
     ),
     Claim(
         "att_svm.local_optimality",
@@ -737,21 +731,21 @@ CLAIMS = (
         "rank(W^mm) = min(n, d), exactly min(#examples with a support token, d)",
         "derived (KKT); ≈ min(n, d): official svm_rank notebook (stored plot)",
         check_rank_fro,
-        "att_svm/rank_vs_d.png",
+        "rank_vs_d.png",
     ),
     Claim(
         "att_svm.rank_nuc_lower",
         "the nuclear-norm solution has lower rank than W^mm near d = n",
         f"{SOURCE_TF}, official svm_rank notebook (stored plot)",
         check_rank_nuc_lower,
-        "att_svm/rank_vs_d.png",
+        "rank_vs_d.png",
     ),
     Claim(
         "att_svm.rank_nuc_paper_value",
         "rank(W^mm_*) ≈ 4.9 at n = 5, d = 10",
         f"{SOURCE_TF}, official svm_rank notebook (stored plot)",
         check_rank_nuc_paper_value,
-        "att_svm/rank_vs_d.png",
+        "rank_vs_d.png",
         known_failure="measured about 2.3, not 4.9: " + NUCLEAR_RANK_NOTE,
     ),
     Claim(
@@ -759,21 +753,21 @@ CLAIMS = (
         "the fraction of runs converging to the globally optimal tokens rises with d",
         "recalled from the paper's over-parameterisation figure (unverified; not in the official code)",
         check_overparam,
-        "att_svm/overparam.png",
+        "overparam.png",
     ),
     Claim(
         "att_svm.nonlinear_svmeq",
         "nonlinear head: W(k) approaches the generalised SVM-eq, better as d grows",
         f"{SOURCE_TF}, official multi_token_converge notebook (stored plot); SVM-eq naming unverified",
         check_nonlinear_svmeq,
-        "att_svm/nonlinear.png",
+        "nonlinear.png",
     ),
     Claim(
         "att_svm.joint_training",
         "joint (v, p) training converges to v^mm and the relaxed p^mm",
         f"{SOURCE_MM}, joint training (paper figure + official joint_training notebook)",
         check_joint,
-        "att_svm/joint.png",
+        "joint.png",
     ),
     Claim(
         "att_svm.single_input",
@@ -809,11 +803,7 @@ def _draw_local(sec: pd.DataFrame, out: Path) -> Path:
     axes[2].axhline(1.0, color="k", lw=0.8, ls="--", label="theory: → 1")
     axes[2].set(title="softmax on selected tokens", xlabel="iteration", ylabel="mean_i s_iα_i")
     axes[2].legend(fontsize=8)
-    path = out / "corr_vs_iteration.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, out, "corr_vs_iteration.png")
 
 
 def _draw_rank(sec: pd.DataFrame, out: Path) -> Path:
@@ -828,11 +818,7 @@ def _draw_rank(sec: pd.DataFrame, out: Path) -> Path:
         ax.annotate(f"{f:.0%} feasible", (d, 0.02), xycoords=("data", "axes fraction"), fontsize=7, ha="center")
     ax.set(xlabel="d", ylabel="mean rank", title=f"SVM solution rank at α = opt (n = {n})")
     ax.legend(fontsize=8)
-    path = out / "rank_vs_d.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, out, "rank_vs_d.png")
 
 
 def _draw_overparam(sec: pd.DataFrame, out: Path) -> Path:
@@ -847,11 +833,7 @@ def _draw_overparam(sec: pd.DataFrame, out: Path) -> Path:
         title="over-parameterisation (prediction: rises with d)",
     )
     ax.legend(fontsize=8)
-    path = out / "overparam.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, out, "overparam.png")
 
 
 PAPER_NONLINEAR = {4: 0.035, 6: 0.017, 8: 0.011, 10: 0.0055}  # notes A5, read from the notebook's plot
@@ -872,11 +854,7 @@ def _draw_nonlinear(sec: pd.DataFrame, out: Path) -> Path:
     axes[1].semilogy(list(PAPER_NONLINEAR), list(PAPER_NONLINEAR.values()), "k*--", label="notebook plot (eq)")
     axes[1].set(xlabel="d", ylabel="final mean 1 - corr", title="final gap vs d")
     axes[1].legend(fontsize=8)
-    path = out / "nonlinear.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, out, "nonlinear.png")
 
 
 def _draw_joint(sec: pd.DataFrame, out: Path) -> Path:
@@ -885,11 +863,7 @@ def _draw_joint(sec: pd.DataFrame, out: Path) -> Path:
         ax.semilogy(rows["step"], 1 - rows["value"] + 1e-16, label=f"{inst}: 1 - {metric}")
     ax.set(xlabel="iteration", ylabel="1 - corr (theory: → 0)", title="joint (v, p) training")
     ax.legend(fontsize=8)
-    path = out / "joint.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, out, "joint.png")
 
 
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:

@@ -15,6 +15,7 @@ cancel when keys have constant norm; notes §1.2):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from scipy import stats
 
 from attnbench.kernels.lla.reference import local_linear_fit
 from attnbench.sweeps.experiments.base import Claim, Experiment, RunContext, Verdict, mean_spread, require
+from attnbench.sweeps.plotting import save
 from attnbench.theory import lla as theory
 
 ESTIMATORS = ("global_linear", "nadaraya_watson", "local_linear")
@@ -41,6 +43,8 @@ def seed_interval(values: pd.Series) -> float:
     """Half-width of the (1 − FALSE_FAILURE_RATE) Student-t interval for the seed mean."""
     return float(stats.t.ppf(1 - FALSE_FAILURE_RATE / 2, len(values) - 1) * values.std(ddof=1)
                  / np.sqrt(len(values)))
+
+
 SOURCE_RATES = "Zuo et al. 2025, Props 2.1-2.2 (paraphrased, second-hand); classical IMSE rates (derived)"
 
 
@@ -96,6 +100,7 @@ def _boundary_layer_points(rng: np.random.Generator, count: int, dim: int, width
 
 
 def _global_linear(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
+    """Ordinary least squares with intercept fitted on (x_train, y_train), predicted at ``x_test``."""
     design = np.concatenate([np.ones((len(x_train), 1)), x_train], axis=1)
     coefficients, *_ = np.linalg.lstsq(design, y_train, rcond=None)
     return np.concatenate([np.ones((len(x_test), 1)), x_test], axis=1) @ coefficients
@@ -153,7 +158,9 @@ def fitted_slopes(table: pd.DataFrame, estimator: str) -> pd.Series:
     return tuned.groupby("seed").apply(lambda g: np.polyfit(np.log(g.n), np.log(g.value), 1)[0])
 
 
-def _slope_claim(estimator: str, exponent: float) -> Claim:
+def _slope_claim(estimator: str, exponent: Callable[[int], float]) -> Claim:
+    """The claim that ``estimator``'s tuned IMSE decays like n^exponent(d): the seed-mean fitted slope lies within
+    the (1 − FALSE_FAILURE_RATE) t-interval of the predicted exponent."""
     def check(table: pd.DataFrame) -> Verdict:
         slopes = fitted_slopes(table, estimator)
         predicted = exponent(int(table.dim.iloc[0]))
@@ -166,7 +173,7 @@ def _slope_claim(estimator: str, exponent: float) -> Claim:
                             "profile tests each rate, it cannot separate them")
 
     name = "nw_rate" if estimator == "nadaraya_watson" else "ll_rate"
-    return Claim(id=f"lla.{name}", source=SOURCE_RATES, check=check, figure="lla_bias_variance/rates.png",
+    return Claim(id=f"lla.{name}", source=SOURCE_RATES, check=check, figure="rates.png",
                  statement=f"tuned-bandwidth IMSE of {estimator} decays like n^{{{exponent.__name__}}}")
 
 
@@ -202,7 +209,6 @@ def check_global_linear_floor(table: pd.DataFrame) -> Verdict:
 
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Tuned IMSE vs n per estimator, with the predicted slopes and the global-linear prediction."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     dim = int(table.dim.iloc[0])
     fig, ax = plt.subplots(figsize=(6, 4.5))
     exponents = {"nadaraya_watson": theory.nadaraya_watson_imse_exponent(dim),
@@ -223,11 +229,7 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     ax.set(xlabel="n (context length)", ylabel="tuned IMSE vs f", title=f"LLA bias–variance, d={dim}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out_dir / "rates.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    return [save(fig, out_dir, "rates.png")]
 
 
 EXPERIMENT = Experiment(
@@ -236,14 +238,14 @@ EXPERIMENT = Experiment(
     params=LLABiasVarianceParams,
     run=run,
     claims=(
-        Claim(id="lla.ordering", source=SOURCE_RATES, check=check_ordering, figure="lla_bias_variance/rates.png",
+        Claim(id="lla.ordering", source=SOURCE_RATES, check=check_ordering, figure="rates.png",
               statement="at large n: local linear beats softmax/NW on boundary queries; NW beats global linear",
               known_failure="quick profile (n=10000, 6 seeds): boundary NW − LL = 4.6e-4 ± 3.7e-4, positive "
                             "but not significant at 99% (needs > 6.1e-4); significant at n=2250 (claim test: "
                             "1.7e-3 ± 5.8e-4). Likely because the tuned h shrinks below the fixed 0.05 boundary "
                             "layer as n grows, diluting the O(h)-wide boundary-bias region"),
         Claim(id="lla.global_linear_floor", source="derived (misspecification floor + OLS excess risk)",
-              check=check_global_linear_floor, figure="lla_bias_variance/rates.png",
+              check=check_global_linear_floor, figure="rates.png",
               statement="global linear regression plateaus at the misspecification floor ∫(f − f_lin)² (Ω(1))"),
         _slope_claim("nadaraya_watson", theory.nadaraya_watson_imse_exponent),
         _slope_claim("local_linear", theory.local_linear_imse_exponent),

@@ -258,14 +258,14 @@ EXPERIMENT = Experiment(
     run=run,
     claims=(
         Claim(id="lla_ttr.improves_within_segment", source=SOURCE, check=check_improves_within_segment,
-              figure="lla_test_time_regression/per_position_shift1.png",
+              figure="per_position_shift1.png",
               statement="LLA's per-position MSE decreases within each segment as in-distribution data accumulates"),
         Claim(id="lla_ttr.lla_best_overall", source=SOURCE, check=check_lla_best_overall,
-              figure="lla_test_time_regression/ratio_vs_dim.png",
+              figure="ratio_vs_dim.png",
               statement="LLA has a lower overall MSE than softmax, linear attention and ridge (with/without "
                         "intercept)"),
         Claim(id="lla_ttr.ridge_best_first_segment_only", source=SOURCE, check=check_ridge_best_only_first_segment,
-              figure="lla_test_time_regression/per_position_shift1.png",
+              figure="per_position_shift1.png",
               statement="ridge regression (MesaNet) is best only in the first segment (a single linear map)"),
     ),
     draw=draw,

@@ -20,7 +20,8 @@ import pandas as pd
 from attnbench.models.backbone import Backbone
 from attnbench.models.zoo import MIXERS
 from attnbench.sweeps.experiments.base import Claim, Experiment, RunContext, Verdict, require
-from attnbench.sweeps.token_training import select_learning_rate, to_device, token_accuracy
+from attnbench.sweeps.plotting import chance_and_oracle, save, seed_errorbar
+from attnbench.sweeps.token_training import seed_summary, select_learning_rate, to_device, token_accuracy
 from attnbench.tasks.mqar import FILLER_MODES, MQARConfig, chance_accuracy, sample_mqar
 
 matplotlib.use("Agg")
@@ -79,6 +80,7 @@ def _task(params: MQARParams, kv_pairs: int) -> MQARConfig:
 
 
 def run(params: MQARParams, ctx: RunContext) -> pd.DataFrame:
+    """Per (K, mixer, width): the lr search's validation rows, then test accuracy per seed at the chosen lr."""
     seeds = [ctx.seed + s for s in range(params.seeds)]
     rows: list[dict] = []
     for kv_pairs in params.kv_pairs:
@@ -112,19 +114,16 @@ def run(params: MQARParams, ctx: RunContext) -> pd.DataFrame:
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Test accuracy per (model, width, kv_pairs): mean, seed standard deviation, standard error, n."""
-    test = table[table["metric"] == "test_accuracy"]
-    grouped = test.groupby(["model", "width", "kv_pairs"])["value"]
-    out = grouped.agg(mean="mean", std="std", n="count").reset_index()
-    out["std"] = out["std"].fillna(0.0)
-    out["sem"] = out["std"] / np.sqrt(out["n"])
-    return out
+    return seed_summary(table[table["metric"] == "test_accuracy"], ["model", "width", "kv_pairs"])
 
 
 def _cells(frame: pd.DataFrame) -> str:
+    """The summary cells as text: width, K, seed mean ± seed std."""
     return "; ".join(f"d={r.width},K={r.kv_pairs}: {r.mean:.3f}±{r.std:.3f}" for r in frame.itertuples())
 
 
 def _softmax_recalls(table: pd.DataFrame) -> Verdict:
+    """Softmax recalls whenever the pairs fit (Arora et al. 2024, Fig. 2): seed mean ≥ 0.9 in every cell."""
     soft = summary(table).query("model == 'softmax'")
     if soft.empty:
         return Verdict("not run", "≥ 0.9", "no softmax runs")
@@ -134,6 +133,8 @@ def _softmax_recalls(table: pd.DataFrame) -> Verdict:
 
 
 def _linear_degrades(table: pd.DataFrame) -> Verdict:
+    """Linear attention loses accuracy as K outgrows its d×d state (Arora et al. 2024, Sec. 4): at every width,
+    acc(K_max) + 2·√(sem_max² + sem_min²) < acc(K_min)."""
     lin = summary(table).query("model == 'linear'")
     if lin.empty or lin["kv_pairs"].nunique() < 2:
         return Verdict("not run", "acc(K_max) < acc(K_min)", "needs linear at ≥ 2 values of K")
@@ -148,6 +149,8 @@ def _linear_degrades(table: pd.DataFrame) -> Verdict:
 
 
 def _lla_at_least_softmax(table: pd.DataFrame) -> Verdict:
+    """LLA recalls at least as well as softmax (Zuo et al. 2025, Sec. 5): in every cell, LLA mean ≥ softmax mean
+    − 2·√(sem_soft² + sem_lla²)."""
     s = summary(table)
     both = s.query("model == 'softmax'").merge(s.query("model == 'lla'"), on=["width", "kv_pairs"],
                                               suffixes=("_soft", "_lla"))
@@ -162,6 +165,8 @@ def _lla_at_least_softmax(table: pd.DataFrame) -> Verdict:
 
 
 def _linear_gains_with_state(table: pd.DataFrame) -> Verdict:
+    """Linear-attention accuracy is non-decreasing in state size d² (derived): at every K, each step to the next
+    width changes the seed mean by ≥ −2 combined standard errors."""
     lin = summary(table).query("model == 'linear'")
     if lin.empty or lin["width"].nunique() < 2:
         return Verdict("not run", "non-decreasing in state size", "needs linear at ≥ 2 widths")
@@ -204,22 +209,15 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     for ax, model in zip(axes[0], models, strict=True):
         for kv, cells in s[s["model"] == model].groupby("kv_pairs"):
             cells = cells.sort_values("width")
-            ax.errorbar(cells["width"], cells["mean"], yerr=cells["std"], marker="o", capsize=3,
-                        label=f"K={kv} (n={int(cells['n'].min())})")
-        ax.axhline(1.0, color="k", lw=0.8, ls=":", label="oracle")
-        ax.axhline(chance, color="grey", lw=0.8, ls="--", label="chance")
+            seed_errorbar(ax, cells["width"], cells, f"K={kv}")
+        chance_and_oracle(ax, chance)
         widths = sorted(s.loc[s["model"] == model, "width"].unique())
         ax.set(xscale="log", xlabel="model width d", title=model, ylim=(-0.02, 1.05))
         ax.set_xticks(widths, [str(w) for w in widths])
         ax.minorticks_off()
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("test accuracy (query tokens)")
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "accuracy.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    return [save(fig, out_dir, "accuracy.png")]
 
 
 EXPERIMENT = Experiment(

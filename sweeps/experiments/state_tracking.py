@@ -22,8 +22,10 @@ import torch
 from attnbench.models.backbone import Backbone
 from attnbench.models.zoo import MIXERS
 from attnbench.sweeps.experiments.base import Claim, Experiment, RunContext, Verdict, require
+from attnbench.sweeps.plotting import chance_and_oracle, save, seed_errorbar
 from attnbench.sweeps.token_training import (
     correct_tokens,
+    seed_summary,
     select_learning_rate,
     to_device,
     token_accuracy,
@@ -111,6 +113,8 @@ def _binned_rows(model: torch.nn.Module, task: StateTrackingConfig, batches: lis
 
 
 def run(params: StateTrackingParams, ctx: RunContext) -> pd.DataFrame:
+    """Per (task, mixer): the lr search's validation rows, then per seed at the chosen lr the in-distribution
+    accuracy and the test accuracy per example-length bin."""
     seeds = [ctx.seed + s for s in range(params.seeds)]
     rows: list[dict] = []
     for name in params.tasks:
@@ -149,9 +153,7 @@ def summary(table: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     """Mean, seed std, seed standard error and binomial standard error per (task, model, length bin)."""
     rows = table[table["metric"] == metric]
     keys = ["task", "model", "length_low", "length_high"]
-    out = rows.groupby(keys)["value"].agg(mean="mean", std="std", n="count").reset_index()
-    out["std"] = out["std"].fillna(0.0)
-    out["sem"] = out["std"] / np.sqrt(out["n"])
+    out = seed_summary(rows, keys)
     if "scored_tokens" in rows:
         tokens = rows.groupby(keys)["scored_tokens"].sum().reset_index(drop=True)
         out["binomial_se"] = np.sqrt(out["mean"] * (1 - out["mean"]) / tokens.clip(lower=1).to_numpy())
@@ -161,15 +163,19 @@ def summary(table: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
 
 
 def _describe(frame: pd.DataFrame) -> str:
+    """The length bins as text: [low, high), seed mean ± seed std."""
     return "; ".join(f"[{r.length_low:.0f},{r.length_high:.0f}): {r.mean:.3f}±{r.std:.3f}"
                      for r in frame.itertuples())
 
 
 def _parity_bins(table: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The parity test-accuracy summary of ``model``, one row per length bin, shortest first."""
     return summary(table).query("task == 'parity' and model == @model").sort_values("length_low")
 
 
 def _negative_beta_solves_parity(table: pd.DataFrame) -> Verdict:
+    """DeltaNet with β ∈ [0, 2] solves parity at every test length (Grazzi et al. 2025, Sec. 5): seed mean ≥ 0.9
+    in every length bin."""
     bins = _parity_bins(table, "deltanet_neg")
     if bins.empty:
         return Verdict("not run", "≥ 0.9 at every test length",
@@ -180,6 +186,8 @@ def _negative_beta_solves_parity(table: pd.DataFrame) -> Verdict:
 
 
 def _positive_beta_fails_parity(table: pd.DataFrame) -> Verdict:
+    """DeltaNet with β ∈ [0, 1] (positive eigenvalues) does not solve parity (Grazzi et al. 2025): seed mean
+    < 0.9 in the longest length bin."""
     bins = _parity_bins(table, "deltanet")
     if bins.empty:
         return Verdict("not run", "< 0.9 at the longest lengths", "needs task 'parity' and model 'deltanet'")
@@ -190,6 +198,8 @@ def _positive_beta_fails_parity(table: pd.DataFrame) -> Verdict:
 
 
 def _lla_matches_softmax(table: pd.DataFrame) -> Verdict:
+    """LLA ≈ softmax on state tracking (Zuo et al. 2025, Sec. 5): in every task and length bin, |Δ mean| ≤
+    2·√(seed s.e.² + binomial s.e.², both models)."""
     s = summary(table)
     both = s.query("model == 'softmax'").merge(s.query("model == 'lla'"), suffixes=("_soft", "_lla"),
                                               on=["task", "length_low", "length_high"])
@@ -233,24 +243,17 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         for i, (model, cells) in enumerate(groups):
             color, shift = f"C{i}", 1.5 * (i - (len(groups) - 1) / 2)  # small offset keeps ties visible
             centres = (cells["length_low"] + cells["length_high"]) / 2 + shift
-            ax.errorbar(centres, cells["mean"], yerr=cells["std"], marker="o", capsize=3, color=color,
-                        label=f"{model} (n={int(cells['n'].min())})")
+            seed_errorbar(ax, centres, cells, model, color=color)
             own = ind[(ind["task"] == name) & (ind["model"] == model)]
             ax.errorbar((own["length_low"] + own["length_high"]) / 2 + shift, own["mean"], yerr=own["std"],
                         marker="s", mfc="none", color=color, capsize=3, ls="none")
         chance = table.loc[table["task"] == name, "chance"].iloc[0]
-        ax.axhline(chance, color="grey", lw=0.8, ls="--", label="chance")
-        ax.axhline(1.0, color="k", lw=0.8, ls=":", label="oracle")
+        chance_and_oracle(ax, chance)
         ax.axvline(table["train_max_len"].iloc[0], color="k", lw=0.8, alpha=0.5)
         ax.set(title=name, xlabel="example length (squares: train lengths)", ylim=(-0.02, 1.05))
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("accuracy (scored tokens)")
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "accuracy.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    return [save(fig, out_dir, "accuracy.png")]
 
 
 EXPERIMENT = Experiment(

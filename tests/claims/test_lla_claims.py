@@ -9,44 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+from claim_testing import assert_claim_passes, claim_params, profile_tables
 
-from attnbench.sweeps.experiments.base import ConfigError, RunContext
+from attnbench.sweeps.experiments.base import ConfigError
 from attnbench.sweeps.experiments.lla_bias_variance import EXPERIMENT, LLABiasVarianceParams
 from attnbench.theory import lla as theory
 
-TINY = LLABiasVarianceParams(sample_sizes=[250, 750, 2250], n_test=200, n_test_linear=20000, seeds=6,
-                             bandwidths=np.geomspace(0.03, 0.3, 6).round(5).tolist())
-CLAIMS = {claim.id: claim for claim in EXPERIMENT.claims}
+TINY = dict(sample_sizes=[250, 750, 2250], n_test=200, n_test_linear=20000, seeds=6,
+            bandwidths=np.geomspace(0.03, 0.3, 6).round(5).tolist())
+_table = profile_tables(EXPERIMENT, LLABiasVarianceParams, {"tiny": TINY})
 
 
-@pytest.fixture(scope="module")
-def table():
-    return EXPERIMENT.run(TINY, RunContext(seed=0, device=torch.device("cpu"), progress=False))
-
-
-@pytest.mark.claim("lla.ordering")
-def test_local_linear_beats_softmax_beats_global_linear(table):
-    verdict = CLAIMS["lla.ordering"].check(table)
-    assert verdict.verdict == "pass", verdict
-
-
-@pytest.mark.claim("lla.global_linear_floor")
-def test_global_linear_plateaus_at_misspecification_floor(table):
-    verdict = CLAIMS["lla.global_linear_floor"].check(table)
-    assert verdict.verdict == "pass", verdict
-
-
-@pytest.mark.claim("lla.nw_rate")
-def test_nadaraya_watson_rate(table):
-    verdict = CLAIMS["lla.nw_rate"].check(table)
-    assert verdict.verdict == "pass", verdict
-
-
-@pytest.mark.claim("lla.ll_rate")
-def test_local_linear_rate(table):
-    verdict = CLAIMS["lla.ll_rate"].check(table)
-    assert verdict.verdict == "pass", verdict
+@pytest.mark.parametrize("claim_id", claim_params(EXPERIMENT))
+def test_claim_passes(claim_id: str) -> None:
+    """lla.ordering, lla.global_linear_floor, lla.nw_rate and lla.ll_rate all pass at the tiny size."""
+    assert_claim_passes(EXPERIMENT, _table("tiny"), claim_id)
 
 
 def test_misspecification_floor_matches_quadrature():
@@ -64,8 +41,8 @@ def test_predicted_exponents():
     assert theory.local_linear_imse_exponent(2) == pytest.approx(-2 / 3)
 
 
-def test_figure_is_drawn_from_the_table(table, tmp_path):
-    paths = EXPERIMENT.draw(table, tmp_path)
+def test_figure_is_drawn_from_the_table(tmp_path) -> None:
+    paths = EXPERIMENT.draw(_table("tiny"), tmp_path)
     assert all(path.exists() and path.stat().st_size > 0 for path in paths)
 
 

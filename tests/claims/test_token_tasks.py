@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-import pandas as pd
 import pytest
 import torch
+from claim_testing import assert_claim_passes, profile_tables, run_quietly
 
 from attnbench.models.backbone import Backbone
 from attnbench.sweeps import registry
-from attnbench.sweeps.experiments.base import TABLE_COLUMNS, ConfigError, RunContext
+from attnbench.sweeps.experiments import mqar, state_tracking
+from attnbench.sweeps.experiments.base import TABLE_COLUMNS, ConfigError
 from attnbench.sweeps.token_training import build_members, to_device, token_accuracy, train_members
 from attnbench.tasks.mqar import MQARConfig, chance_accuracy, sample_mqar
 
@@ -44,8 +43,7 @@ def test_softmax_learns_mqar() -> None:
 def test_experiment_runs_a_tiny_step(name: str, overrides: dict, tmp_path) -> None:
     """Each experiment trains a few steps, fills the tidy table, evaluates every claim and draws its figure."""
     experiment = registry.get(name)
-    table = experiment.run(experiment.params(**overrides), RunContext(seed=0, device=torch.device("cpu"),
-                                                                      progress=False))
+    table = run_quietly(experiment, experiment.params(**overrides))
     assert set(TABLE_COLUMNS) - {"predicted", "step"} <= set(table.columns)
     assert {"val_accuracy", "test_accuracy"} <= set(table["metric"])
     assert table.loc[table["metric"] == "test_accuracy", "value"].between(0, 1).all()
@@ -62,19 +60,9 @@ def test_bad_params_name_the_key(name: str) -> None:
         experiment.params(models=["mamba"])
 
 
-@cache
-def quick_table(name: str, **overrides: object) -> pd.DataFrame:
-    """The experiment's quick-profile table (optionally restricted), computed once per session."""
-    experiment = registry.get(name)
-    return experiment.run(experiment.params(**overrides), RunContext(seed=0, device=torch.device("cpu"),
-                                                                     progress=False))
-
-
-def claim_verdict(name: str, claim_id: str, table: pd.DataFrame) -> str:
-    (claim,) = [c for c in registry.get(name).claims if c.id == claim_id]
-    verdict = claim.check(table)
-    print(claim_id, verdict)
-    return verdict.verdict
+_mqar_table = profile_tables(mqar.EXPERIMENT, mqar.MQARParams, {"linear": {"models": ["linear"]}})
+_state_table = profile_tables(state_tracking.EXPERIMENT, state_tracking.StateTrackingParams,
+                              {"parity": {"tasks": ["parity"], "models": ["deltanet", "deltanet_neg"]}})
 
 
 @pytest.mark.slow
@@ -83,26 +71,22 @@ def claim_verdict(name: str, claim_id: str, table: pd.DataFrame) -> str:
                    "0.994→0.566±0.339, d=64 0.860→0.466±0.463 vs predicted a drop beyond 2 standard errors, "
                    "because seeds are bimodal after 600 steps (recall circuit formed or not)")
 def test_linear_attention_degrades_with_pairs() -> None:
-    table = quick_table("mqar", models=("linear",))
-    assert claim_verdict("mqar", "mqar.linear_degrades", table) == "pass"
+    assert_claim_passes(mqar.EXPERIMENT, _mqar_table("linear"), "mqar.linear_degrades")
 
 
 @pytest.mark.slow
 @pytest.mark.claim("mqar.state_size")
 def test_linear_attention_gains_with_state_size() -> None:
-    table = quick_table("mqar", models=("linear",))
-    assert claim_verdict("mqar", "mqar.state_size", table) == "pass"
+    assert_claim_passes(mqar.EXPERIMENT, _mqar_table("linear"), "mqar.state_size")
 
 
 @pytest.mark.slow
 @pytest.mark.claim("state.deltanet_neg_parity")
 def test_negative_eigenvalues_solve_parity() -> None:
-    table = quick_table("state_tracking", tasks=("parity",), models=("deltanet", "deltanet_neg"))
-    assert claim_verdict("state_tracking", "state.deltanet_neg_parity", table) == "pass"
+    assert_claim_passes(state_tracking.EXPERIMENT, _state_table("parity"), "state.deltanet_neg_parity")
 
 
 @pytest.mark.slow
 @pytest.mark.claim("state.deltanet_pos_parity")
 def test_positive_eigenvalues_do_not_solve_parity() -> None:
-    table = quick_table("state_tracking", tasks=("parity",), models=("deltanet", "deltanet_neg"))
-    assert claim_verdict("state_tracking", "state.deltanet_pos_parity", table) == "pass"
+    assert_claim_passes(state_tracking.EXPERIMENT, _state_table("parity"), "state.deltanet_pos_parity")

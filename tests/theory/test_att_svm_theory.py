@@ -20,15 +20,7 @@ from attnbench.models.svm_attention import (
     linear_head_output,
     mean_loss,
 )
-from attnbench.tasks.token_selection import (
-    TokenSelectionConfig,
-    joint_training_instance,
-    optimal_tokens,
-    sample,
-    sample_ensemble,
-    single_input_instance,
-    token_scores,
-)
+from attnbench.tasks import token_selection as task
 from attnbench.theory.att_svm import (
     att_svm,
     att_svm_scipy,
@@ -44,12 +36,12 @@ from attnbench.theory.att_svm import (
     svm_equivalent,
 )
 
-CONFIG = TokenSelectionConfig(n=6, T=8, d=10)
+CONFIG = task.TokenSelectionConfig(n=6, T=8, d=10)
 
 
 def _instance(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    data = sample(CONFIG, "test", index)
-    return data.X.numpy(), data.z.numpy(), optimal_tokens(data.X, data.Y, data.v).numpy(), data
+    data = task.sample(CONFIG, "test", index)
+    return data.X.numpy(), data.z.numpy(), task.optimal_tokens(data.X, data.Y, data.v).numpy(), data
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
@@ -100,7 +92,7 @@ def test_bad_inputs_are_named():
 def test_single_input_worked_example():
     """Notes A2: p^mm(opt) = (-0.1, 1)/1.01 (1/2 ||p||^2 = 0.49505); p^mm(alpha=2) = (1, 0) with support (0,0)."""
     for third, local_expected in ((0.0, True), (0.9, False)):
-        inst = single_input_instance(third)
+        inst = task.single_input_instance(third)
         keys = inst.keys.numpy()
         p_opt = min_norm_nnls(prompt_features(keys, np.array([0])), np.ones(2)).require()
         assert np.allclose(p_opt[:2], np.array([-0.1, 1.0]) / 1.01, atol=1e-9)
@@ -110,7 +102,7 @@ def test_single_input_worked_example():
         assert np.allclose(p_loc[:2], [1.0, 0.0], atol=1e-9)
         assert np.allclose(sorted(feats @ p_loc), [1.0, 1.1], atol=1e-9)  # (0,0) support, (-0.1,1) not
         # local optimality through the matrix form: a single example whose shared query is e_1.
-        scores = token_scores(inst.X, inst.Y, inst.v).numpy()
+        scores = task.token_scores(inst.X, inst.Y, inst.v).numpy()
         z = np.array([[1.0, 0.0, 0.0]])
         assert check_local_optimality(keys, z, np.array([1]), scores).locally_optimal == local_expected
         assert check_local_optimality(keys, z, np.array([0]), scores).locally_optimal
@@ -118,7 +110,7 @@ def test_single_input_worked_example():
 
 def test_joint_training_targets():
     for relaxed, tight_count in ((False, 3), (True, 2)):
-        inst = joint_training_instance(relaxed)
+        inst = task.joint_training_instance(relaxed)
         v_mm = head_svm(inst.X[:, 1].numpy(), inst.Y.numpy()).require()
         assert np.allclose(v_mm, [0.0, 1.0], atol=1e-9)
         head_margins = inst.Y.numpy() * (inst.X[:, 1].numpy() @ v_mm)
@@ -155,7 +147,7 @@ def test_svm_equivalent_matches_softmax_ratios_on_selected_sets():
 
 def test_gradient_matches_the_derived_formula():
     """Notes A1: grad L = (1/n) sum_i l'(Y_i f_i) Y_i X_i^T (diag(s) - s s^T) X_i v z_i^T."""
-    data = sample_ensemble(CONFIG, "train", 2)
+    data = task.sample_ensemble(CONFIG, "train", 2)
     W = torch.randn(2, 10, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     W.requires_grad_(True)
     loss = attention_run_losses(data.X, data.z, data.Y, v=data.v)({"W": W})
@@ -172,7 +164,7 @@ def test_gradient_matches_the_derived_formula():
 
 
 def test_normalised_gd_treats_every_run_independently():
-    data = sample_ensemble(CONFIG, "train", 3)
+    data = task.sample_ensemble(CONFIG, "train", 3)
     W0 = torch.randn(3, 10, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 0.1
 
     def train(X, z, Y, v, W):
