@@ -13,6 +13,10 @@ RISK_TOLERANCE = 0.02
 # Linear attention at L' ≫ L: its risk ∝ (step · L'/L)², so a 2% seed spread of the learned step
 # (measured) becomes ≈ 4% in risk, plus Monte-Carlo error of heavy-tailed squared errors: 10% relative.
 LENGTH_RISK_RELATIVE_TOLERANCE = 0.10
+# Linear self-attention's learned preconditioner: Adam at a constant step (1e-2) on fresh batches of 256
+# never settles exactly; its stationary error, measured over seeds in the quick profile, is 3.5–4.5% relative
+# (Frobenius). 5% is that optimiser noise, not a property of the theory (whose optimum is exact).
+LSA_RELATIVE_TOLERANCE = 0.05
 # Oracle Monte-Carlo risks against closed forms: 4 standard errors (two-sided false-failure rate 6e-5).
 ORACLE_STANDARD_ERRORS = 4.0
 
@@ -109,7 +113,7 @@ def multi_head_gain(table: pd.DataFrame) -> Verdict:
 def lsa_optimum(table: pd.DataFrame) -> Verdict:
     rows = _at_reference(table)
     errors = rows[rows["metric"] == "preconditioner_error"]["value"]
-    return at_most(errors, 0.05, label="relative Frobenius error of uAᵀ against (Γ + σ²d/N I)⁻¹")
+    return at_most(errors, LSA_RELATIVE_TOLERANCE, label="relative Frobenius error of uAᵀ against (Γ + σ²d/N I)⁻¹")
 
 
 def lsa_risk(table: pd.DataFrame) -> Verdict:
