@@ -13,6 +13,15 @@ from attnbench.sweeps.plotting import band, save
 from attnbench.theory import icl_linear as theory
 
 
+def _two_head_points(ax: plt.Axes, rows: pd.DataFrame, table: pd.DataFrame, x: str, **style: object) -> None:
+    """2-head softmax risks: the seeds with ± heads as a band, the one-signed (stalled) seeds as grey crosses."""
+    rows = rows.merge(two_signed(table))
+    band(ax, rows[rows["two_signed"]], x, "softmax H=2 (± heads)", color="C1", **style)
+    stalled = rows[~rows["two_signed"]]
+    if len(stalled):
+        ax.plot(stalled[x], stalled["value"], "x", color="grey", label="softmax H=2 (one-signed seeds)")
+
+
 def _risk_vs_context(table: pd.DataFrame, out_dir: Path) -> Path:
     """Risk at the training length against the training length, beside Bayes, OLS, GD and dGD."""
     d, noise = int(table["p.dim"].iloc[0]), float(table["p.noise_var"].iloc[0])
@@ -26,9 +35,10 @@ def _risk_vs_context(table: pd.DataFrame, out_dir: Path) -> Path:
     lengths = sorted(own["train_length"].unique())
     ax.plot(lengths, [theory.bayes_risk(d, int(n), noise)[0] for n in lengths], "ks", mfc="none",
             label="Bayes (MC)")
-    for heads, group in own[own["model"] == "softmax"].groupby("heads"):
-        band(ax, group, "train_length", f"softmax H={heads} (trained)")
-    band(ax, own[own["model"] == "linear_attention"], "train_length", "linear attention (trained)")
+    softmax = own[own["model"] == "softmax"]
+    band(ax, softmax[softmax["heads"] == 1], "train_length", "softmax H=1 (trained)")
+    _two_head_points(ax, softmax[softmax["heads"] == 2], table, "train_length")
+    band(ax, own[own["model"] == "linear_attention"], "train_length", "linear attention (trained)", color="C2")
     ax.set(xlabel="context length L (train = test)", ylabel="risk E(ŷ − y)²", yscale="log",
            title=f"In-context linear regression, d={d}, σ²={noise}")
     ax.legend(fontsize=7)
@@ -45,11 +55,8 @@ def _length_generalisation(table: pd.DataFrame, out_dir: Path) -> Path:
     ax.plot(grid, [theory.dgd_risk(eta, d, n, noise) for n in grid], "C1-", label="R_dGD(η*; L') theory")
     ax.plot(grid, [theory.linear_attention_length_risk(n, 40, d, noise) for n in grid], "C0-",
             label="R_lin(L') theory")
-    softmax = rows[(rows["model"] == "softmax") & (rows["heads"] == 2)].merge(two_signed(table))
-    band(ax, softmax[softmax["two_signed"]], "test_length", "softmax H=2 (± heads)", color="C1", linestyle="none")
-    stalled = softmax[~softmax["two_signed"]]
-    if len(stalled):
-        ax.plot(stalled["test_length"], stalled["value"], "x", color="grey", label="softmax H=2 (one-signed seeds)")
+    _two_head_points(ax, rows[(rows["model"] == "softmax") & (rows["heads"] == 2)], table, "test_length",
+                     linestyle="none")
     band(ax, rows[rows["model"] == "linear_attention"], "test_length", "linear attention", color="C0",
          linestyle="none")
     ax.axvline(40, color="grey", lw=0.8)
