@@ -158,9 +158,10 @@ def bayes_ratio(table: pd.DataFrame) -> Verdict:
 
 HE = "He et al. 2025"
 PM = " (seeds with ± heads)"
-STALLED = ("At the quick profile's budget (4k Adam steps; also seen at 12k) about one seed in three stays at a "
-           "one-signed solution: both heads ω ≈ 0.54, μ ≈ 0.75, risk ≈ 0.40 (the single-head risk). The paper "
-           "trains 5e5 steps; whether such seeds escape later is not measured here.")
+STALLED = ("With PyTorch's default initialisation and the quick profile's 4k Adam steps, 4 of 9 (L, seed) runs "
+           "stay at a one-signed solution (± heads in 2/3 seeds at L = 20 and 40, 1/3 at L = 80; at L = 40 also "
+           "seen after 12k steps): both heads ω ≈ 0.54, μ ≈ 0.75, risk ≈ the single-head risk. The paper trains "
+           "5e5 steps; whether such seeds escape later is not measured here.")
 SHORT_CONTEXT = ("At L' = 10 the trained 2-head model beats R_dGD(η*; L') by ≈ 0.021 (tolerance 0.02), while "
                  "L' = 20 … 320 agree within 0.005: the trained heads sit at γ ≈ 0.17–0.2, not at the γ → 0 limit "
                  "where the model is exactly dGD, and the large-L approximation behind that limit is weakest at short "
