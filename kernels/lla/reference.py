@@ -62,6 +62,23 @@ def softmax_kernel_weights(q: torch.Tensor, k: torch.Tensor, *, causal: bool, sc
     return torch.exp(logits - logits.amax(-1, keepdim=True).detach())
 
 
+def _validated_weights(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    causal: bool,
+    scale: float | None,
+    ridge: float | torch.Tensor,
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Validate an LLA call, cast (q, k, v) to ``dtype`` and return them with their softmax-kernel weights."""
+    validate_inputs(q, k, v, causal=causal, ridge=ridge)
+    scale = resolve_scale(scale, q.shape[-1])
+    q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
+    return q, k, v, softmax_kernel_weights(q, k, causal=causal, scale=scale)
+
+
 def lla_reference_terms(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -79,10 +96,7 @@ def lla_reference_terms(
     unchanged), and autograd then yields the gradient that the released FlashLLA backward computes
     (notes §3.3).
     """
-    validate_inputs(q, k, v, causal=causal, ridge=ridge)
-    scale = resolve_scale(scale, q.shape[-1])
-    q, k, v = q.to(dtype), k.to(dtype), v.to(dtype)
-    w = softmax_kernel_weights(q, k, causal=causal, scale=scale)
+    q, k, v, w = _validated_weights(q, k, v, causal=causal, scale=scale, ridge=ridge, dtype=dtype)
     return local_linear_fit(w, q, k, v, ridge=ridge, detach_ridge_omega=detach_ridge_omega)
 
 
@@ -143,10 +157,7 @@ def lla_reference_centred(
     ridge: float = DEFAULT_RIDGE,
 ) -> torch.Tensor:
     """LLA output by the centred form ``v̄ + C_vk (C_kk + λI)⁻¹ (q − k̄)`` (notes §1.4), fp64."""
-    validate_inputs(q, k, v, causal=causal, ridge=ridge)
-    scale = resolve_scale(scale, q.shape[-1])
-    q, k, v = q.double(), k.double(), v.double()
-    w = softmax_kernel_weights(q, k, causal=causal, scale=scale)
+    q, k, v, w = _validated_weights(q, k, v, causal=causal, scale=scale, ridge=ridge, dtype=torch.float64)
     p = w / w.sum(-1, keepdim=True)
     k_mean, v_mean = p @ k, p @ v
     k_centred = k[..., None, :, :] - k_mean[..., :, None, :]  # (B, H, N_q, N_k, D)

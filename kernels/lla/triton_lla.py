@@ -64,6 +64,49 @@ def _key_stop(tile, n, BLOCK_Q: tl.constexpr, CAUSAL: tl.constexpr):
 
 
 @triton.jit
+def _program_tile(BLOCK: tl.constexpr):
+    """(tile, g, indices) of this program: grid axis 0 tiles the length, axis 1 is the batch·head slice g."""
+    tile = tl.program_id(0)
+    return tile, tl.program_id(1), tile * BLOCK + tl.arange(0, BLOCK)
+
+
+@triton.jit
+def _load_softmax_stats(ROW_MAX, OMEGA, rows, n):
+    """m_i and ω_i of a query tile; padding rows get (0, 1) so their (discarded) weights stay finite."""
+    row_max = tl.load(ROW_MAX + rows, mask=rows < n, other=0.0)
+    omega = tl.load(OMEGA + rows, mask=rows < n, other=1.0)
+    return row_max, omega
+
+
+@triton.jit
+def _load_output_stats(ROW_MAX, OMEGA, DELTA_HAT, rows, n):
+    """m_i, ω_i and δ̂_i of a query tile (δ̂ = 1 on padding rows)."""
+    row_max, omega = _load_softmax_stats(ROW_MAX, OMEGA, rows, n)
+    return row_max, omega, tl.load(DELTA_HAT + rows, mask=rows < n, other=1.0)
+
+
+@triton.jit
+def _load_key_tile(K, V, cols, dims, vdims, n, d, dv):
+    """Keys and values of one key tile of a (batch·head) slice (pointers already offset to the slice)."""
+    return _load_tile(K, cols, dims, n, d), _load_tile(V, cols, vdims, n, dv)
+
+
+@triton.jit
+def _load_backward_rows(
+    Q, RHO, ADJOINT, GRAD_OUT, ROW_MAX, OMEGA, DELTA_HAT, BETA, RIDGE_TERM, g, rows, dims, vdims, n, d, dv
+):
+    """Everything the backward needs of a query tile: q, ρ, Û, dO, m, ω, δ̂, β̂ and the ridge-ω term."""
+    q = _load_tile(Q + g * n * d, rows, dims, n, d)
+    rho = _load_tile(RHO + g * n * d, rows, dims, n, d)
+    adjoint = _load_tile(ADJOINT + g * n * d, rows, dims, n, d)
+    grad_out = _load_tile(GRAD_OUT + g * n * dv, rows, vdims, n, dv)
+    row_max, omega, delta_hat = _load_output_stats(ROW_MAX + g * n, OMEGA + g * n, DELTA_HAT + g * n, rows, n)
+    beta = tl.load(BETA + g * n + rows, mask=rows < n, other=0.0)
+    ridge_term = tl.load(RIDGE_TERM + g * n + rows, mask=rows < n, other=0.0)
+    return q, rho, adjoint, grad_out, row_max, omega, delta_hat, beta, ridge_term
+
+
+@triton.jit
 def _statistics_kernel(
     Q,
     K,
@@ -81,8 +124,7 @@ def _statistics_kernel(
     BLOCK_D: tl.constexpr,
 ):
     """Pass 1: running max m, ω and the weighted key means, with max rescaling."""
-    tile, g = tl.program_id(0), tl.program_id(1)
-    rows = tile * BLOCK_Q + tl.arange(0, BLOCK_Q)
+    tile, g, rows = _program_tile(BLOCK_Q)
     dims = tl.arange(0, BLOCK_D)
     q = _load_tile(Q + g * n * d, rows, dims, n, d)
     row_max = tl.full([BLOCK_Q], float("-inf"), q.dtype)
@@ -126,13 +168,11 @@ def _matvec_kernel(
     BLOCK_D: tl.constexpr,
 ):
     """One CG product: A_i x_i = Σ_j p_ij (z_ijᵀx_i) z_ij + λ x_i."""
-    tile, g = tl.program_id(0), tl.program_id(1)
-    rows = tile * BLOCK_Q + tl.arange(0, BLOCK_Q)
+    tile, g, rows = _program_tile(BLOCK_Q)
     dims = tl.arange(0, BLOCK_D)
     q = _load_tile(Q + g * n * d, rows, dims, n, d)
     x = _load_tile(X + g * n * d, rows, dims, n, d)
-    row_max = tl.load(ROW_MAX + g * n + rows, mask=rows < n, other=0.0)
-    omega = tl.load(OMEGA + g * n + rows, mask=rows < n, other=1.0)
+    row_max, omega = _load_softmax_stats(ROW_MAX + g * n, OMEGA + g * n, rows, n)
     x_dot_q = tl.sum(x * q, 1)
     acc = tl.zeros([BLOCK_Q, BLOCK_D], q.dtype)
     coeff_sum = tl.zeros([BLOCK_Q], q.dtype)
@@ -168,20 +208,16 @@ def _output_kernel(
     BLOCK_DV: tl.constexpr,
 ):
     """Pass 3: o_i = Σ_j p_ij (1 − ρ_iᵀz_ij) v_j / δ̂_i."""
-    tile, g = tl.program_id(0), tl.program_id(1)
-    rows = tile * BLOCK_Q + tl.arange(0, BLOCK_Q)
+    tile, g, rows = _program_tile(BLOCK_Q)
     dims, vdims = tl.arange(0, BLOCK_D), tl.arange(0, BLOCK_DV)
     q = _load_tile(Q + g * n * d, rows, dims, n, d)
     rho = _load_tile(RHO + g * n * d, rows, dims, n, d)
-    row_max = tl.load(ROW_MAX + g * n + rows, mask=rows < n, other=0.0)
-    omega = tl.load(OMEGA + g * n + rows, mask=rows < n, other=1.0)
-    delta_hat = tl.load(DELTA_HAT + g * n + rows, mask=rows < n, other=1.0)
+    row_max, omega, delta_hat = _load_output_stats(ROW_MAX + g * n, OMEGA + g * n, DELTA_HAT + g * n, rows, n)
     rho_dot_q = tl.sum(rho * q, 1)
     acc = tl.zeros([BLOCK_Q, BLOCK_DV], q.dtype)
     for start in range(0, _key_stop(tile, n, BLOCK_Q, CAUSAL), BLOCK_K):
         cols = start + tl.arange(0, BLOCK_K)
-        keys = _load_tile(K + g * n * d, cols, dims, n, d)
-        values = _load_tile(V + g * n * dv, cols, vdims, n, dv)
+        keys, values = _load_key_tile(K + g * n * d, V + g * n * dv, cols, dims, vdims, n, d, dv)
         p = _probabilities(q, keys, rows, cols, n, scale, row_max, omega, CAUSAL)
         acc += tl.dot(p * (1 - _project(rho, keys, rho_dot_q)), values, input_precision="ieee")
     _store_tile(OUT + g * n * dv, acc / delta_hat[:, None], rows, vdims, n, dv)
@@ -208,20 +244,16 @@ def _gradient_target_kernel(
     BLOCK_DV: tl.constexpr,
 ):
     """T̂_i = Σ_j p_ij g_ij z_ij / δ̂_i with g_ij = dO_iᵀ v_j."""
-    tile, g = tl.program_id(0), tl.program_id(1)
-    rows = tile * BLOCK_Q + tl.arange(0, BLOCK_Q)
+    tile, g, rows = _program_tile(BLOCK_Q)
     dims, vdims = tl.arange(0, BLOCK_D), tl.arange(0, BLOCK_DV)
     q = _load_tile(Q + g * n * d, rows, dims, n, d)
     grad_out = _load_tile(GRAD_OUT + g * n * dv, rows, vdims, n, dv)
-    row_max = tl.load(ROW_MAX + g * n + rows, mask=rows < n, other=0.0)
-    omega = tl.load(OMEGA + g * n + rows, mask=rows < n, other=1.0)
-    delta_hat = tl.load(DELTA_HAT + g * n + rows, mask=rows < n, other=1.0)
+    row_max, omega, delta_hat = _load_output_stats(ROW_MAX + g * n, OMEGA + g * n, DELTA_HAT + g * n, rows, n)
     acc = tl.zeros([BLOCK_Q, BLOCK_D], q.dtype)
     mass = tl.zeros([BLOCK_Q], q.dtype)
     for start in range(0, _key_stop(tile, n, BLOCK_Q, CAUSAL), BLOCK_K):
         cols = start + tl.arange(0, BLOCK_K)
-        keys = _load_tile(K + g * n * d, cols, dims, n, d)
-        values = _load_tile(V + g * n * dv, cols, vdims, n, dv)
+        keys, values = _load_key_tile(K + g * n * d, V + g * n * dv, cols, dims, vdims, n, d, dv)
         pg = _probabilities(q, keys, rows, cols, n, scale, row_max, omega, CAUSAL) * tl.dot(
             grad_out, tl.trans(values), input_precision="ieee"
         )
@@ -285,24 +317,16 @@ def _grad_q_kernel(
     BLOCK_DV: tl.constexpr,
 ):
     """dq_i = scale Σ_j (∂L/∂logit_ij) k_j − (Σ_j p_ij c_ij) ρ_i + δ̂_i Û_i (row-parallel)."""
-    tile, g = tl.program_id(0), tl.program_id(1)
-    rows = tile * BLOCK_Q + tl.arange(0, BLOCK_Q)
+    tile, g, rows = _program_tile(BLOCK_Q)
     dims, vdims = tl.arange(0, BLOCK_D), tl.arange(0, BLOCK_DV)
-    q = _load_tile(Q + g * n * d, rows, dims, n, d)
-    rho = _load_tile(RHO + g * n * d, rows, dims, n, d)
-    adjoint = _load_tile(ADJOINT + g * n * d, rows, dims, n, d)
-    grad_out = _load_tile(GRAD_OUT + g * n * dv, rows, vdims, n, dv)
-    row_max = tl.load(ROW_MAX + g * n + rows, mask=rows < n, other=0.0)
-    omega = tl.load(OMEGA + g * n + rows, mask=rows < n, other=1.0)
-    delta_hat = tl.load(DELTA_HAT + g * n + rows, mask=rows < n, other=1.0)
-    beta = tl.load(BETA + g * n + rows, mask=rows < n, other=0.0)
-    ridge_term = tl.load(RIDGE_TERM + g * n + rows, mask=rows < n, other=0.0)
+    q, rho, adjoint, grad_out, row_max, omega, delta_hat, beta, ridge_term = _load_backward_rows(
+        Q, RHO, ADJOINT, GRAD_OUT, ROW_MAX, OMEGA, DELTA_HAT, BETA, RIDGE_TERM, g, rows, dims, vdims, n, d, dv
+    )
     acc = tl.zeros([BLOCK_Q, BLOCK_D], q.dtype)
     z_coeff_sum = tl.zeros([BLOCK_Q], q.dtype)
     for start in range(0, _key_stop(tile, n, BLOCK_Q, CAUSAL), BLOCK_K):
         cols = start + tl.arange(0, BLOCK_K)
-        keys = _load_tile(K + g * n * d, cols, dims, n, d)
-        values = _load_tile(V + g * n * dv, cols, vdims, n, dv)
+        keys, values = _load_key_tile(K + g * n * d, V + g * n * dv, cols, dims, vdims, n, d, dv)
         logit_grad, z_coeff, _ = _pair_terms(
             q,
             keys,
@@ -353,11 +377,9 @@ def _grad_kv_kernel(
     BLOCK_DV: tl.constexpr,
 ):
     """dk_j, dv_j for one key tile, streaming the query tiles that see it (column-parallel)."""
-    tile, g = tl.program_id(0), tl.program_id(1)
-    cols = tile * BLOCK_K + tl.arange(0, BLOCK_K)
+    tile, g, cols = _program_tile(BLOCK_K)
     dims, vdims = tl.arange(0, BLOCK_D), tl.arange(0, BLOCK_DV)
-    keys = _load_tile(K + g * n * d, cols, dims, n, d)
-    values = _load_tile(V + g * n * dv, cols, vdims, n, dv)
+    keys, values = _load_key_tile(K + g * n * d, V + g * n * dv, cols, dims, vdims, n, d, dv)
     grad_k = tl.zeros([BLOCK_K, BLOCK_D], keys.dtype)
     grad_v = tl.zeros([BLOCK_K, BLOCK_DV], keys.dtype)
     first_row = 0
@@ -365,15 +387,9 @@ def _grad_kv_kernel(
         first_row = (tile * BLOCK_K) // BLOCK_Q * BLOCK_Q
     for start in range(first_row, n, BLOCK_Q):
         rows = start + tl.arange(0, BLOCK_Q)
-        q = _load_tile(Q + g * n * d, rows, dims, n, d)
-        rho = _load_tile(RHO + g * n * d, rows, dims, n, d)
-        adjoint = _load_tile(ADJOINT + g * n * d, rows, dims, n, d)
-        grad_out = _load_tile(GRAD_OUT + g * n * dv, rows, vdims, n, dv)
-        row_max = tl.load(ROW_MAX + g * n + rows, mask=rows < n, other=0.0)
-        omega = tl.load(OMEGA + g * n + rows, mask=rows < n, other=1.0)
-        delta_hat = tl.load(DELTA_HAT + g * n + rows, mask=rows < n, other=1.0)
-        beta = tl.load(BETA + g * n + rows, mask=rows < n, other=0.0)
-        ridge_term = tl.load(RIDGE_TERM + g * n + rows, mask=rows < n, other=0.0)
+        q, rho, adjoint, grad_out, row_max, omega, delta_hat, beta, ridge_term = _load_backward_rows(
+            Q, RHO, ADJOINT, GRAD_OUT, ROW_MAX, OMEGA, DELTA_HAT, BETA, RIDGE_TERM, g, rows, dims, vdims, n, d, dv
+        )
         logit_grad, z_coeff, p_one_minus_r = _pair_terms(
             q,
             keys,
