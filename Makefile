@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 WHEELS := $(wildcard /opt/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),)
 JOBS ?= 2
+# RERUN=true recomputes runs already stored under results/ (by default they are skipped, so a killed main
+# job resumes where it stopped).
+RERUN ?= false
 
 .PHONY: venv test test-slow reproduce figures lint clean
 
@@ -25,7 +28,7 @@ test-slow: venv
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -q -m slow
 
 reproduce: venv
-	$(VENV)/bin/attnbench reproduce profile=quick
+	$(VENV)/bin/attnbench reproduce profile=quick rerun=$(RERUN)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -q -m slow
 
 figures: venv
