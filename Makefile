@@ -28,7 +28,7 @@ test-slow: venv
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -q -m slow
 
 reproduce: venv
-	$(VENV)/bin/attnbench reproduce profile=quick rerun=$(RERUN)
+	$(VENV)/bin/attnbench reproduce profile=quick rerun=$(RERUN) hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -q -m slow
 
 figures: venv
