@@ -84,7 +84,8 @@ def execute(config: dict[str, Any], params: Any) -> str:
 def hydra_main(cfg: DictConfig) -> None:
     """Hydra's entry: validate, then run (or skip) the job."""
     params = validate(cfg)
-    job = HydraConfig.get().job
-    if HydraConfig.get().mode.name == "MULTIRUN":
+    hydra_config = HydraConfig.get()
+    if hydra_config.mode.name == "MULTIRUN":
+        job = hydra_config.job
         print(f"[attnbench] sweep job #{job.num}: {' '.join(job.override_dirname.split(',')) or 'defaults'}")
     execute(resolved(cfg, params), params)

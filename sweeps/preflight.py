@@ -77,17 +77,23 @@ def explain(error: BaseException, overrides: list[str]) -> str:
 def check(overrides: list[str]) -> str | None:
     """Compose and validate every point of the command line; the first problem's message, or None."""
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return _first_problem(overrides)
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _first_problem(overrides: list[str]) -> str | None:
+    try:
+        points = _points([o for o in overrides if not o.startswith("hydra")])
+    except HydraException as error:
+        return f"cannot parse the command line: {str(error).splitlines()[0]}"
+    for point in points:
         try:
-            points = _points([o for o in overrides if not o.startswith("hydra")])
-        except HydraException as error:
-            return f"cannot parse the command line: {str(error).splitlines()[0]}"
-        for point in points:
-            try:
-                validate(compose(config_name="config", overrides=point))
-            except ConfigError as error:
-                return str(error)
-            except (HydraException, OmegaConfBaseException, KeyError, ValueError) as error:
-                return explain(error, point)
-    GlobalHydra.instance().clear()
+            validate(compose(config_name="config", overrides=point))
+        except ConfigError as error:
+            return str(error)
+        except (HydraException, OmegaConfBaseException, KeyError, ValueError) as error:
+            return explain(error, point)
     return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -77,7 +79,7 @@ def dgd_risk(table: pd.DataFrame) -> Verdict:
                    tolerance=f"±{RISK_TOLERANCE}")
 
 
-def _summary(metric: str, bound: float) -> callable:
+def _summary(metric: str, bound: float) -> Callable[[pd.DataFrame], Verdict]:
     def check(table: pd.DataFrame) -> Verdict:
         return at_most(_softmax(table, metric)["value"], bound, label="issue threshold")
     return check
@@ -121,7 +123,9 @@ def lsa_risk(table: pd.DataFrame) -> Verdict:
     return within(rows["value"], float(rows["predicted"].iloc[0]), RISK_TOLERANCE)
 
 
-def _length_check(model: str, heads: int | None, tolerance: float, relative: bool) -> callable:
+def _length_check(
+    model: str, heads: int | None, tolerance: float, relative: bool
+) -> Callable[[pd.DataFrame], Verdict]:
     def check(table: pd.DataFrame) -> Verdict:
         rows = _at_reference(table)
         rows = rows[(rows["metric"] == "risk") & (rows["model"] == model)]
