@@ -2,8 +2,8 @@
 
 The run schema and one ``params`` node per (experiment, profile) are registered in Hydra's ConfigStore
 from the `Experiment` objects, so a new experiment needs no yaml: its params dataclass (the ``quick``
-defaults) and its ``paper`` overrides become ``params/<name>_quick`` and ``params/<name>_paper``, and its
-declared grid becomes ``hydra.sweeper.params`` of ``experiment/<name>``. Struct mode rejects unknown keys
+defaults) and its ``paper`` overrides become ``params/<name>_quick`` and ``params/<name>_paper``, each with
+the profile's declared grid as ``hydra.sweeper.params``. Struct mode rejects unknown keys
 and OmegaConf rejects wrong types; ``validate`` then runs each dataclass's own range checks.
 """
 
@@ -51,16 +51,15 @@ def register_configs() -> None:
         )
     for name, experiment in registry.experiments().items():
         quick = experiment.params()
-        paper = dataclasses.replace(quick, **experiment.paper)
-        store.store(group="params", name=f"{name}_quick", node=quick)
-        store.store(group="params", name=f"{name}_paper", node=paper)
-        sweep = {f"params.{key}": value for key, value in experiment.sweep.items()}
-        store.store(
-            group="experiment",
-            name=name,
-            node={"experiment": name, "hydra": {"sweeper": {"params": sweep}}},
-            package="_global_",
-        )
+        for profile, params in (("quick", quick), ("paper", dataclasses.replace(quick, **experiment.paper))):
+            sweep = {f"params.{key}": value for key, value in experiment.grid(profile).items()}
+            store.store(
+                group="params",
+                name=f"{name}_{profile}",
+                node={"params": params, "hydra": {"sweeper": {"params": sweep}}},
+                package="_global_",
+            )
+        store.store(group="experiment", name=name, node={"experiment": name}, package="_global_")
 
 
 def validate(cfg: DictConfig) -> Any:

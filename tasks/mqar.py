@@ -1,9 +1,10 @@
 """Multi-query associative recall (MQAR), Arora et al. 2024 ("Zoology", ICLR 2024, Sec. 3.1).
 
-An example of length ``seq_len`` is a context of ``num_kv_pairs`` key-value pairs ``k1 v1 ... kK vK``
-followed by a query region. Every key is queried exactly once, at offset ``2 g_i`` of the query region,
-where the gaps ``g_i`` are distinct and drawn with probability ``w_g ∝ a (g + 1)^(a - 1)``,
-``g = 0 .. (seq_len - 2K)/2 - 1`` (Zoology's power law; ``a = 0.01`` puts queries near the context).
+An example of length ``seq_len`` is a context of ``num_kv_pairs`` key-value pairs ``k1 v1 ... kK vK``,
+tiled ``num_passes`` times (Zoology's JRT-style repeats; length ``C = 2KP``), followed by a query region.
+Every key is queried exactly once, at offset ``2 g_i`` of the query region, where the gaps ``g_i`` are
+distinct and drawn with probability ``w_g ∝ a (g + 1)^(a - 1)``, ``g = 0 .. (seq_len - C)/2 - 1``
+(Zoology's power law; ``a = 0.01`` puts queries near the context).
 The target sits on the query key's own position ("predict the value when you see the key") and only
 those positions are scored. The other query-region positions are fillers.
 
@@ -46,6 +47,7 @@ class MQARConfig:
     fillers: str = "disjoint"
     filler_tokens: int = 1
     batch_size: int = 64
+    num_passes: int = 1
 
     def __post_init__(self) -> None:
         if self.fillers not in FILLER_MODES:
@@ -54,10 +56,12 @@ class MQARConfig:
             raise ValueError(f"num_kv_pairs must be >= 1, got {self.num_kv_pairs}")
         if self.seq_len % 2 != 0:
             raise ValueError(f"seq_len must be even (Zoology's layout), got {self.seq_len}")
-        if 4 * self.num_kv_pairs > self.seq_len:
+        if self.num_passes < 1:
+            raise ValueError(f"num_passes must be >= 1, got {self.num_passes}")
+        if self.context_len + 2 * self.num_kv_pairs > self.seq_len:
             raise ValueError(
-                f"need 4 * num_kv_pairs <= seq_len for K distinct query slots, got K={self.num_kv_pairs}, "
-                f"seq_len={self.seq_len}"
+                f"need 2 * num_kv_pairs * (num_passes + 1) <= seq_len for K distinct query slots, got "
+                f"K={self.num_kv_pairs}, num_passes={self.num_passes}, seq_len={self.seq_len}"
             )
         if self.power_a <= 0:
             raise ValueError(f"power_a must be > 0, got {self.power_a}")
@@ -74,11 +78,13 @@ class MQARConfig:
             )
 
     @classmethod
-    def zoology(cls, seq_len: int = 64, num_kv_pairs: int = 4, batch_size: int = 64) -> MQARConfig:
+    def zoology(
+        cls, seq_len: int = 64, num_kv_pairs: int = 4, batch_size: int = 64, num_passes: int = 1
+    ) -> MQARConfig:
         """Zoology's preset: V = 8192, a = 0.01, random fillers over the whole vocabulary."""
         return cls(
             vocab_size=8192, seq_len=seq_len, num_kv_pairs=num_kv_pairs, power_a=0.01,
-            fillers="zoology", filler_tokens=1, batch_size=batch_size,
+            fillers="zoology", filler_tokens=1, batch_size=batch_size, num_passes=num_passes,
         )
 
     @property
@@ -99,7 +105,8 @@ class MQARConfig:
 
     @property
     def context_len(self) -> int:
-        return 2 * self.num_kv_pairs
+        """``C = 2 K P``: the K pairs, tiled ``num_passes`` times (Zoology's JRT-style repeats)."""
+        return 2 * self.num_kv_pairs * self.num_passes
 
     @property
     def num_gaps(self) -> int:
@@ -132,8 +139,8 @@ def sample_mqar(config: MQARConfig, split: Split, index: int) -> Batch:
         inputs = rng.integers(0, config.vocab_size, size=(b, config.seq_len))
     else:
         inputs = rng.integers(0, config.filler_tokens, size=(b, config.seq_len))
-    inputs[:, 0:c:2] = keys
-    inputs[:, 1:c:2] = values
+    inputs[:, 0:c:2] = np.tile(keys, config.num_passes)
+    inputs[:, 1:c:2] = np.tile(values, config.num_passes)
     query_positions = c + 2 * gaps
     inputs[rows, query_positions] = keys
     targets = np.full((b, config.seq_len), IGNORE, dtype=np.int64)
@@ -148,7 +155,7 @@ def mqar_oracle(config: MQARConfig, inputs: torch.Tensor, loss_mask: torch.Tenso
 
     Returns a tensor like ``inputs`` holding the answer at scored positions and IGNORE elsewhere.
     """
-    c = config.context_len
+    c = 2 * config.num_kv_pairs  # the first pass; later passes repeat it
     context_keys, context_values = inputs[:, 0:c:2], inputs[:, 1:c:2]
     matches = inputs.unsqueeze(-1) == context_keys.unsqueeze(1)  # (batch, length, K)
     answer = torch.gather(context_values, 1, matches.long().argmax(-1))

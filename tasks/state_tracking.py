@@ -12,6 +12,12 @@
 - Modular arithmetic without brackets (same source): ids 0 = PAD, 1 = ``+``, 2 = ``-``, 3 = ``*``,
   4 = ``=``, numbers 0..4 as ids 5..9; odd length n: an expression of n-2 alternating numbers and operators,
   then ``=``; the answer (the expression mod 5, ``*`` binding tighter) is scored on the ``=`` position.
+- Modular arithmetic with brackets (same source, ``mult = False``): the ids above plus 10 = ``(``,
+  11 = ``)``; a random expression of exactly n-2 tokens over ``+``/``-`` with leaves ``x``, ``-x``, ``(x)``,
+  ``(-x)`` and internal nodes ``(L op R)``, then ``=``; the answer (mod 5) is scored on ``=``. Grazzi's
+  sequences carry one more trailing PAD (expression length n-3); here n counts the answer slot as in the
+  no-bracket task. The expression law is ours: length m <= 4 is the leaf of that length, a longer one is
+  ``(L op R)`` with ``len(L)`` uniform on 1..m-4 and ``op`` uniform.
 
 Length split (Grazzi et al.): the train split draws lengths uniformly from ``train_lengths`` (3..40), the
 val and test splits from ``eval_lengths`` (40..256), so the test measures length generalisation. Batches
@@ -30,11 +36,12 @@ import torch
 from attnbench.tasks.base import Batch, Split, numpy_rng
 
 IGNORE = -100
-TASKS = ("word_problem", "parity", "mod_arith")
+TASKS = ("word_problem", "parity", "mod_arith", "mod_arith_brackets")
 GROUPS = ("S3", "S5", "A5", "Z60")
 PAD = 0  # parity / mod_arith pad id (word problems pad with |G|)
 PLUS, MINUS, TIMES, EQUALS, FIRST_NUMBER = 1, 2, 3, 4, 5
 MODULUS = 5
+OPEN, CLOSE = FIRST_NUMBER + MODULUS, FIRST_NUMBER + MODULUS + 1  # brackets (mod_arith_brackets only)
 
 
 def _permutation_parity(perm: tuple[int, ...]) -> int:
@@ -97,14 +104,17 @@ def vocab_size(config: StateTrackingConfig) -> int:
     """Number of token ids (inputs and answers share one vocabulary)."""
     if config.task == "word_problem":
         return len(group_table(config.group)) + 1
-    return 3 if config.task == "parity" else FIRST_NUMBER + MODULUS
+    if config.task == "parity":
+        return 3
+    return CLOSE + 1 if config.task == "mod_arith_brackets" else FIRST_NUMBER + MODULUS
 
 
 def chance_accuracy(config: StateTrackingConfig) -> float:
     """Accuracy of the best input-independent guess: answers are uniform over |G|, 2 or 5 classes.
 
     Word-problem prefix products are uniform on G at every position because x_t is uniform; the parity bit
-    and the mod-5 result are uniform for the same reason (the last number is uniform and enters additively).
+    and the mod-5 results are uniform for the same reason (the last number is uniform and enters with a
+    coefficient ±1 into a sum of terms, with or without brackets).
     """
     if config.task == "word_problem":
         return 1.0 / len(group_table(config.group))
@@ -164,6 +174,33 @@ def _mod_arith(config: StateTrackingConfig, lengths: np.ndarray, rng: np.random.
     return _batch(inputs, targets)
 
 
+def _bracket_expression(length: int, rng: np.random.Generator) -> tuple[list[int], int]:
+    """A random ``+``/``-`` expression of exactly ``length`` tokens (law in the module docstring) and its value
+    mod 5."""
+    if length <= 4:  # x, -x, (x), (-x)
+        x = int(rng.integers(0, MODULUS))
+        signed = [MINUS, FIRST_NUMBER + x] if length % 2 == 0 else [FIRST_NUMBER + x]
+        value = -x % MODULUS if length % 2 == 0 else x
+        return (signed if length <= 2 else [OPEN, *signed, CLOSE]), value
+    left_len = int(rng.integers(1, length - 3))
+    left, left_value = _bracket_expression(left_len, rng)
+    right, right_value = _bracket_expression(length - 3 - left_len, rng)
+    op = int(rng.integers(PLUS, MINUS + 1))
+    value = (left_value + right_value if op == PLUS else left_value - right_value) % MODULUS
+    return [OPEN, *left, op, *right, CLOSE], value
+
+
+def _mod_arith_brackets(config: StateTrackingConfig, lengths: np.ndarray, rng: np.random.Generator) -> Batch:
+    inputs = np.full((config.batch_size, int(lengths.max()) - 1), PAD, dtype=np.int64)
+    targets = np.full_like(inputs, IGNORE)
+    for row, n in enumerate(lengths):
+        expression, value = _bracket_expression(int(n) - 2, rng)
+        inputs[row, : n - 2] = expression
+        inputs[row, n - 2] = EQUALS
+        targets[row, n - 2] = FIRST_NUMBER + value
+    return _batch(inputs, targets)
+
+
 def evaluate_expression(tokens: np.ndarray) -> int:
     """Value mod 5 of ``n0 op n1 op …`` given as token ids, ``*`` before ``+``/``-``: a running sum of
     products (the sum of the finished terms plus the current product term)."""
@@ -182,7 +219,8 @@ def sample_state_tracking(config: StateTrackingConfig, split: Split, index: int)
     """Batch ``index`` of ``split``: (batch, max length) inputs; targets are answer ids or IGNORE."""
     rng = numpy_rng(config, split, index)
     lengths = _draw_lengths(config, split, rng)
-    sampler = {"word_problem": _word_problem, "parity": _parity, "mod_arith": _mod_arith}[config.task]
+    sampler = {"word_problem": _word_problem, "parity": _parity, "mod_arith": _mod_arith,
+               "mod_arith_brackets": _mod_arith_brackets}[config.task]
     return sampler(config, lengths, rng)
 
 

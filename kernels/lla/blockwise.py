@@ -238,24 +238,27 @@ class BlockwiseStreams:
         return self.key_sq_mean - 2 * self.key_mean * self.q + self.q * self.q + self.ridge
 
     def explicit_systems(self, query_rows: slice) -> torch.Tensor:
-        """The explicit ``A_i`` (G, block, d, d) for one query block; memory O(block·d²)."""
+        """The explicit ``A_i`` (G, block, d, d) for one query block; memory O(block·d²).
+
+        ``A_i = Σ_j p_ij k_j k_jᵀ − k̄_i q_iᵀ − q_i k̄_iᵀ + q_i q_iᵀ + λI``, built in place as the Gram sum plus
+        the rank-2 correction ``u_i u_iᵀ − k̄_i k̄_iᵀ`` (``u_i = q_i − k̄_i``), one batched product.
+        """
         q_rows = self.q[:, query_rows]
-        d = self.q.shape[-1]
-        gram = q_rows.new_zeros(q_rows.shape[0], q_rows.shape[1], d, d)
+        g, rows, d = q_rows.shape
+        gram = q_rows.new_zeros(g, rows, d * d)
         last_key = query_rows.stop if self.causal else self.k.shape[1]
         for start in range(0, last_key, self.block_size):
             keys = slice(start, min(start + self.block_size, last_key))
             k_block = self.k[:, keys]
             outer = (k_block[..., :, None] * k_block[..., None, :]).flatten(-2)  # (G, BC, d²)
-            gram += (self.probabilities(query_rows, keys) @ outer).unflatten(-1, (d, d))
+            gram.baddbmm_(self.probabilities(query_rows, keys), outer)
         kbar = self.key_mean[:, query_rows]
-        return (
-            gram
-            - kbar[..., :, None] * q_rows[..., None, :]
-            - q_rows[..., :, None] * kbar[..., None, :]
-            + q_rows[..., :, None] * q_rows[..., None, :]
-            + self.ridge * torch.eye(d, dtype=q_rows.dtype, device=q_rows.device)
-        )
+        offset = q_rows - kbar
+        systems = gram.view(g * rows, d, d)
+        systems.baddbmm_(torch.stack((offset, -kbar), -1).view(g * rows, d, 2),
+                         torch.stack((offset, kbar), -2).view(g * rows, 2, d))
+        systems.diagonal(dim1=-2, dim2=-1).add_(self.ridge)
+        return gram.view(g, rows, d, d)
 
 
 def _solve(

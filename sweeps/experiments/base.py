@@ -83,6 +83,7 @@ class Experiment:
     - ``claims``: the claims, evaluated by the ledger on the stored table.
     - ``draw(table, out_dir)``: writes the figures (theory beside measurement) and returns their paths.
     - ``sweep``: the grid run by the main job (``hydra.sweeper.params`` style: key -> "a,b,c").
+    - ``paper_sweep``: the grid of the ``paper`` profile, when it differs from ``sweep`` (None: the same).
     """
 
     name: str
@@ -93,6 +94,11 @@ class Experiment:
     draw: Callable[[pd.DataFrame, Path], list[Path]] | None = None
     paper: dict[str, Any] = field(default_factory=dict)
     sweep: dict[str, str] = field(default_factory=dict)
+    paper_sweep: dict[str, str] | None = None
+
+    def grid(self, profile: str) -> dict[str, str]:
+        """The declared grid of ``profile``."""
+        return self.paper_sweep if profile == "paper" and self.paper_sweep is not None else self.sweep
 
 
 def mean_spread(values: Sequence[float], digits: int = 4) -> str:

@@ -42,14 +42,14 @@ from attnbench.tasks.state_tracking import (
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
-TASK_NAMES = ("parity", "mod_arith", *GROUPS)  # a group name means its word problem
+TASK_NAMES = ("parity", "mod_arith", "mod_arith_brackets", *GROUPS)  # a group name means its word problem
 IN_DISTRIBUTION_OFFSET = 10**9  # train-split batch indices no training stream reaches
 
 
 @dataclass
 class StateTrackingParams:
     tasks: list[str] = field(default_factory=lambda: ["parity", "S3"])
-    models: list[str] = field(default_factory=lambda: ["softmax", "deltanet", "deltanet_neg"])
+    models: list[str] = field(default_factory=lambda: ["softmax", "deltanet", "deltanet_neg", "lla"])
     width: int = 32
     depth: int = 2
     heads: int = 1
@@ -199,7 +199,9 @@ def _positive_beta_fails_parity(table: pd.DataFrame) -> Verdict:
 
 def _lla_matches_softmax(table: pd.DataFrame) -> Verdict:
     """LLA ≈ softmax on state tracking (Zuo et al. 2025, Sec. 5): in every task and length bin, |Δ mean| ≤
-    2·√(seed s.e.² + binomial s.e.², both models)."""
+    2·√(seed s.e.² + binomial s.e.², both models). Agreement only tests the claim where the models learn
+    something: it counts as a pass only if, on some task, LLA or softmax reaches in-distribution accuracy
+    ≥ 0.9 (the gate used for "solves"); two models at chance agree trivially."""
     s = summary(table)
     both = s.query("model == 'softmax'").merge(s.query("model == 'lla'"), suffixes=("_soft", "_lla"),
                                               on=["task", "length_low", "length_high"])
@@ -208,11 +210,16 @@ def _lla_matches_softmax(table: pd.DataFrame) -> Verdict:
                        "needs 'lla' and 'softmax' in params.models")
     tolerance = 2 * np.sqrt(both["sem_soft"] ** 2 + both["sem_lla"] ** 2 + both["binomial_se_soft"] ** 2
                             + both["binomial_se_lla"] ** 2)
-    ok = bool(((both["mean_lla"] - both["mean_soft"]).abs() <= tolerance).all())
+    agree = bool(((both["mean_lla"] - both["mean_soft"]).abs() <= tolerance).all())
+    learned = summary(table, "id_accuracy").query("model in ('softmax', 'lla')")
+    best = learned.groupby("task")["mean"].max()
+    informative = bool((best >= 0.9).any())
     measured = "; ".join(f"{r.task}[{r.length_low:.0f},{r.length_high:.0f}): lla {r.mean_lla:.3f} vs softmax "
                          f"{r.mean_soft:.3f}" for r in both.itertuples())
-    return Verdict("pass" if ok else "fail", "LLA ≈ softmax in every task and length bin", measured,
-                   "|Δ| ≤ 2·√(seed s.e.² + binomial s.e.², both models)")
+    measured += "; best in-distribution accuracy " + ", ".join(f"{t} {v:.3f}" for t, v in best.items())
+    return Verdict("pass" if agree and informative else "fail",
+                   "LLA ≈ softmax in every task and length bin, on a task one of them learns", measured,
+                   "|Δ| ≤ 2·√(seed s.e.² + binomial s.e.², both models); learned = in-distribution ≥ 0.9")
 
 
 CLAIMS = (
@@ -225,7 +232,10 @@ CLAIMS = (
           figure="accuracy.png"),
     Claim("state.lla_matches_softmax", "LLA ≈ softmax attention on state tracking",
           "Zuo et al. 2025, Sec. 5 (permutation state tracking)", _lla_matches_softmax,
-          figure="accuracy.png"),
+          figure="accuracy.png",
+          known_failure="quick profile (width 32, 400 steps, 3 seeds): LLA and softmax agree in every bin "
+          "(|Δ| ≤ 0.002) but neither learns either task, in or out of distribution (parity at chance 0.5; S3 "
+          "in-distribution 0.239 and 0.246, test 0.18-0.20 vs chance 0.167), so the agreement is uninformative"),
 )
 
 
@@ -263,8 +273,10 @@ EXPERIMENT = Experiment(
     run=run,
     claims=CLAIMS,
     draw=draw,
-    paper={"tasks": ["parity", "mod_arith", "S3", "S5", "A5", "Z60"],
+    paper={"tasks": ["parity", "mod_arith", "mod_arith_brackets", "S3", "S5", "A5", "Z60"],
            "models": ["softmax", "deltanet", "deltanet_neg", "lla"], "width": 128, "eval_max_len": 256,
            "length_bins": [40, 64, 128, 192, 256], "lrs": [3e-4, 1e-3, 3e-3], "steps": 20_000,
            "batch_size": 256, "eval_batches": 32},
+    sweep={"models": "[softmax,deltanet,deltanet_neg],[lla]"},  # LLA's CPU cost in a job of its own
+    paper_sweep={"models": "[softmax],[deltanet],[deltanet_neg],[lla]"},
 )

@@ -35,9 +35,9 @@ def test_softmax_learns_mqar() -> None:
     [
         ("mqar", {"steps": 2, "seeds": 2, "kv_pairs": [2, 4], "widths": [8, 16], "batch_size": 4,
                   "eval_batches": 1, "lrs": [1e-3, 3e-3]}),
-        ("state_tracking", {"steps": 2, "seeds": 2, "tasks": ["parity", "A5"], "width": 8, "batch_size": 4,
-                            "eval_max_len": 48, "length_bins": [40, 44, 48], "eval_batches": 1,
-                            "models": ["softmax", "deltanet", "deltanet_neg"]}),
+        ("state_tracking", {"steps": 2, "seeds": 2, "tasks": ["parity", "mod_arith_brackets", "A5"], "width": 8,
+                            "batch_size": 4, "eval_max_len": 48, "length_bins": [40, 44, 48], "eval_batches": 1,
+                            "models": ["softmax", "deltanet", "deltanet_neg", "lla"]}),
     ],
 )
 def test_experiment_runs_a_tiny_step(name: str, overrides: dict, tmp_path) -> None:
@@ -60,15 +60,18 @@ def test_bad_params_name_the_key(name: str) -> None:
         experiment.params(models=["mamba"])
 
 
-_mqar_table = profile_tables(mqar.EXPERIMENT, mqar.MQARParams, {"linear": {"models": ["linear"]}})
+# Each slow claim test re-runs the quick profile's cells it needs (the same seeds, so the ledger's numbers).
+_mqar_table = profile_tables(mqar.EXPERIMENT, mqar.MQARParams, {"linear": {"models": ["linear"]},
+                                                               "lla": {"models": ["softmax", "lla"], "widths": [32]}})
 _state_table = profile_tables(state_tracking.EXPERIMENT, state_tracking.StateTrackingParams,
-                              {"parity": {"tasks": ["parity"], "models": ["deltanet", "deltanet_neg"]}})
+                              {"parity": {"tasks": ["parity"], "models": ["deltanet", "deltanet_neg"]},
+                               "lla": {"models": ["softmax", "lla"]}})
 
 
 @pytest.mark.slow
 @pytest.mark.claim("mqar.linear_degrades")
 @pytest.mark.xfail(strict=True, reason="measured (quick profile, 3 seeds) linear accuracy K=2→8: d=32 "
-                   "0.994→0.566±0.339, d=64 0.860→0.466±0.463 vs predicted a drop beyond 2 standard errors, "
+                   "0.821→0.536±0.314, d=64 0.832→0.738±0.452 vs predicted a drop beyond 2 standard errors, "
                    "because seeds are bimodal after 600 steps (recall circuit formed or not)")
 def test_linear_attention_degrades_with_pairs() -> None:
     assert_claim_passes(mqar.EXPERIMENT, _mqar_table("linear"), "mqar.linear_degrades")
@@ -92,22 +95,19 @@ def test_positive_eigenvalues_do_not_solve_parity() -> None:
     assert_claim_passes(state_tracking.EXPERIMENT, _state_table("parity"), "state.deltanet_pos_parity")
 
 
-LLA_PROFILES = {
-    "mqar": {"models": ["softmax", "lla"], "steps": 300, "seeds": 3, "kv_pairs": [4], "widths": [64],
-             "vocab_size": 64, "seq_len": 32, "lrs": [3e-3]},
-    "state_tracking": {"models": ["softmax", "lla"], "steps": 400, "seeds": 3, "tasks": ["parity"]},
-}
+@pytest.mark.slow
+@pytest.mark.claim("mqar.lla_ge_softmax")
+def test_lla_recalls_at_least_as_well_as_softmax() -> None:
+    """LLA against softmax on the quick profile's LLA cells (d = 32, K = 2 and 8; Zuo et al. 2025, Sec. 5).
+    Slow on the CPU: LLA costs ~10x softmax per step at this size (about 10 min for 3 seeds)."""
+    assert_claim_passes(mqar.EXPERIMENT, _mqar_table("lla"), "mqar.lla_ge_softmax")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "claim_id"), [
-    pytest.param("mqar", "mqar.lla_ge_softmax", marks=pytest.mark.claim("mqar.lla_ge_softmax")),
-    pytest.param("state_tracking", "state.lla_matches_softmax", marks=pytest.mark.claim("state.lla_matches_softmax")),
-])
-def test_lla_against_softmax(name: str, claim_id: str) -> None:
-    """LLA against softmax on one small MQAR cell and on parity (Zuo et al. 2025, Sec. 5). Slow on the CPU:
-    the blockwise LLA is 10-15x slower per step than softmax here, so the quick ledger leaves these claims
-    "not run"; this test is the claims' only measurement on the CPU (run by the main job)."""
-    experiment = registry.get(name)
-    table = run_quietly(experiment, experiment.params(**LLA_PROFILES[name]))
-    assert_claim_passes(experiment, table, claim_id)
+@pytest.mark.claim("state.lla_matches_softmax")
+@pytest.mark.xfail(strict=True, reason="measured (quick profile, 3 seeds): LLA and softmax agree within 0.002 in "
+                   "every bin, but neither learns parity or S3 (best in-distribution accuracy 0.246 and 0.484, "
+                   "chance 0.167 and 0.5), so the comparison is uninformative at this budget")
+def test_lla_tracks_state_like_softmax() -> None:
+    """LLA against softmax on parity and S3 with the quick profile's budget (Zuo et al. 2025, Sec. 5)."""
+    assert_claim_passes(state_tracking.EXPERIMENT, _state_table("lla"), "state.lla_matches_softmax")

@@ -57,9 +57,10 @@ def test_every_experiment_config_composes_for_every_profile(capsys, tmp_path):
     from attnbench.sweeps.config import register_configs
 
     register_configs()
-    for name in registry.experiments():
+    for name, experiment in registry.experiments().items():
         for profile in ("quick", "paper"):
-            assert preflight.check([f"experiment={name}", f"profile={profile}"]) is None, (name, profile)
+            grid = [f"params.{key}={values}" for key, values in experiment.grid(profile).items()]
+            assert preflight.check([f"experiment={name}", f"profile={profile}", *grid]) is None, (name, profile)
 
 
 def test_run_store_skip_and_failed_runs(capsys, tmp_path):
@@ -84,6 +85,12 @@ def test_declared_sweep_and_same_seed_same_numbers(capsys, tmp_path):
     first, second = (pd.read_csv(tmp_path / f / "toy" / "table.csv") for f in ("a", "b"))
     assert sorted(first["p.value"].unique()) == [1.0, 2.0, 3.0]
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_paper_profile_runs_its_own_grid(capsys, tmp_path):
+    _cli(capsys, "-m", "experiment=toy", "profile=paper", f"results_dir={tmp_path}", "progress=false")
+    table = pd.read_csv(tmp_path / "toy" / "table.csv")
+    assert sorted(table["p.value"].unique()) == [4.0, 5.0] and set(table["p.width"]) == {5}
 
 
 def test_figures_and_claims_rebuild_from_stored_tables(capsys, tmp_path):

@@ -49,4 +49,5 @@ EXPERIMENT = Experiment(
     claims=(Claim("toy.rows", "the toy experiment stores rows", "derived", _check),),
     paper={"width": 5},
     sweep={"value": "1,2,3"},
+    paper_sweep={"value": "4,5"},
 )

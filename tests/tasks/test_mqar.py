@@ -22,6 +22,8 @@ CONFIGS = [
     MQARConfig(vocab_size=40, seq_len=64, num_kv_pairs=16, batch_size=16, filler_tokens=6, power_a=1.0),
     MQARConfig.zoology(seq_len=64, num_kv_pairs=4, batch_size=32),
     MQARConfig.zoology(seq_len=256, num_kv_pairs=16, batch_size=8),
+    MQARConfig(vocab_size=64, seq_len=48, num_kv_pairs=4, batch_size=16, num_passes=3),
+    MQARConfig.zoology(seq_len=64, num_kv_pairs=8, batch_size=8, num_passes=2),
 ]
 
 
@@ -45,7 +47,7 @@ def test_labels_match_dictionary_oracle(config: MQARConfig) -> None:
         assert len(scored) == config.num_kv_pairs
         for t in scored:
             assert batch.targets[row, t].item() == answers[t]
-        context_keys = batch.inputs[row, 0 : config.context_len : 2].tolist()
+        context_keys = batch.inputs[row, 0 : 2 * config.num_kv_pairs : 2].tolist()
         assert sorted(batch.inputs[row, scored].tolist()) == sorted(context_keys)
         if config.fillers == "disjoint":  # no unscored repeat of a key
             assert sorted(answers) == scored
@@ -70,6 +72,14 @@ def test_token_roles(config: MQARConfig) -> None:
     assert ((fillers >= 0) & (fillers < config.vocab_size)).all()
     if config.fillers == "disjoint":
         assert (fillers < config.filler_tokens).all()
+
+
+def test_passes_repeat_the_first_pass() -> None:
+    """With ``num_passes = P`` the context is the first pass's ``k1 v1 ... kK vK`` tiled P times."""
+    config = MQARConfig(vocab_size=64, seq_len=48, num_kv_pairs=4, batch_size=16, num_passes=3)
+    context = sample_mqar(config, "train", 0).inputs[:, : config.context_len]
+    assert config.context_len == 24
+    assert torch.equal(context, context[:, :8].repeat(1, 3))
 
 
 def test_zoology_layout_and_filler_collisions() -> None:
@@ -139,7 +149,9 @@ def test_chance_level() -> None:
     "kwargs, message",
     [
         ({"seq_len": 33}, "even"),
-        ({"seq_len": 32, "num_kv_pairs": 9}, "4 \\* num_kv_pairs"),
+        ({"seq_len": 32, "num_kv_pairs": 9}, "num_kv_pairs \\* \\(num_passes \\+ 1\\)"),
+        ({"seq_len": 32, "num_kv_pairs": 4, "num_passes": 4}, "num_passes=4"),
+        ({"num_passes": 0}, "num_passes must be"),
         ({"fillers": "random"}, "fillers must be one of"),
         ({"vocab_size": 8, "num_kv_pairs": 4, "seq_len": 16}, "fewer than num_kv_pairs"),
         ({"fillers": "zoology", "filler_tokens": 3}, "filler_tokens"),

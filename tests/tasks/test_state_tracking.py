@@ -108,7 +108,28 @@ def test_mod_arith_labels_match_python_eval() -> None:
         assert (inputs[position + 1 :] == 0).all()
 
 
-@pytest.mark.parametrize("task", ["word_problem", "parity", "mod_arith"])
+def test_bracketed_mod_arith_labels_match_python_eval() -> None:
+    """Every example is a well-formed +/- expression of exactly n-2 tokens, ``=`` is the scored input and the
+    label is Python's value of the expression mod 5; all four leaf shapes occur."""
+    config = StateTrackingConfig(task="mod_arith_brackets", train_min_len=3, train_max_len=60, batch_size=64)
+    batch = sample_state_tracking(config, "train", 1)
+    symbols = {1: "+", 2: "-", 10: "(", 11: ")"} | {5 + i: str(i) for i in range(5)}
+    lengths = example_lengths(config, batch)
+    texts = []
+    for inputs, targets, mask, n in zip(batch.inputs, batch.targets, batch.loss_mask, lengths, strict=True):
+        position = int(mask.nonzero())
+        assert position == int(n) - 2 and int(inputs[position]) == 4
+        expression = "".join(symbols[t] for t in inputs[:position].tolist())
+        assert expression.count("(") == expression.count(")")
+        assert int(targets[position]) - 5 == eval(expression) % 5  # noqa: S307 -- digits, brackets, + and -
+        assert (inputs[position + 1 :] == 0).all()
+        texts.append(expression)
+    joined = " ".join(texts)
+    assert all(shape in joined for shape in ("(-", "+-", "-(", "+("))
+    assert vocab_size(config) == 12 and chance_accuracy(config) == 1 / 5
+
+
+@pytest.mark.parametrize("task", ["word_problem", "parity", "mod_arith", "mod_arith_brackets"])
 def test_length_split(task: str) -> None:
     config = StateTrackingConfig(task=task, group="A5", train_min_len=3, train_max_len=12, eval_min_len=40,
                                  eval_max_len=64, batch_size=256)
