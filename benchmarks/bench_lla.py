@@ -2,9 +2,10 @@
 
 For each method and sequence length: forward time, forward+backward time (median of ``--repeats`` runs for
 N ≤ 1024, one run above), peak extra memory of one forward+backward, and achieved FLOP/s. Each (method,
-length) runs in a fresh subprocess. CPU memory: resident set size sampled every 0.5 ms from /proc/self/statm
-during the forward+backward, minus its value just before (glibc is told to mmap every allocation above 64 KiB,
-``MALLOC_MMAP_THRESHOLD_=65536``, so freed tensors leave the RSS). CUDA: ``torch.cuda.max_memory_allocated``.
+length) runs in a fresh subprocess. CPU memory: the peak resident set (VmHWM, reset just before) of one
+forward+backward minus the resident size before it (glibc is told to mmap every allocation above 64 KiB,
+``MALLOC_MMAP_THRESHOLD_=65536``, so freed tensors leave the RSS). The high-water mark replaced a thread that
+sampled /proc/self/statm every 0.5 ms: it is exact and cannot miss a short peak. CUDA: ``torch.cuda.max_memory_allocated``.
 
 Methods: ``naive`` (materialised closed form `lla_reference` in fp32: Θ(N² + N·d²) memory), ``flash_cg``
 (blockwise CG, T iterations fixed: ``cg_tol=0``), ``flash_cholesky`` (blockwise exact path), ``sdpa``
@@ -39,7 +40,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -74,7 +74,8 @@ def _method(name: str, ridge: float, cg_iters: int, block_size: int) -> Callable
     if name == "naive":
         return lambda q, k, v: lla_reference(q, k, v, ridge=ridge, dtype=q.dtype)
     if name == "flash_cg":
-        return lambda q, k, v: lla(q, k, v, ridge=ridge, cg_iters=cg_iters, cg_tol=0.0, block_size=block_size)
+        return lambda q, k, v: lla(q, k, v, ridge=ridge, solver="cg", cg_iters=cg_iters, cg_tol=0.0,
+                                   block_size=block_size)
     if name == "flash_cholesky":
         return lambda q, k, v: lla(q, k, v, ridge=ridge, solver="cholesky", block_size=block_size)
     return lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
@@ -96,30 +97,20 @@ def _timed(function: Callable[[], object], device: torch.device, repeats: int) -
     return statistics.median(times)
 
 
+def _status_kib(key: str) -> int:
+    """A ``kB`` field of /proc/self/status (VmRSS: resident now; VmHWM: resident high-water mark)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(f"{key}:"))
+
+
 def _peak_rss_increase_mb(function: Callable[[], None]) -> float:
-    """Peak resident-set increase (MiB) while ``function`` runs, sampled from a background thread."""
-    page_size = os.sysconf("SC_PAGE_SIZE")
-
-    def resident_bytes() -> int:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * page_size
-
-    base = resident_bytes()
-    peak = base
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, resident_bytes())
-            time.sleep(0.0005)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    """Peak resident-set increase (MiB) while ``function`` runs: the kernel's high-water mark VmHWM, reset just
+    before (writing 5 to /proc/self/clear_refs), minus the resident size at that moment. Exact, no sampling."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    base = _status_kib("VmRSS")
     function()
-    done.set()
-    sampler.join()
-    return (max(peak, resident_bytes()) - base) / 2**20
+    return (_status_kib("VmHWM") - base) / 1024
 
 
 def run_worker(args: argparse.Namespace) -> dict:

@@ -11,8 +11,9 @@ Forward (notes §3.2):
    (and ``Σ_j w_ij k_j⊙k_j`` for the Jacobi preconditioner);
 2. solve ``A_i ρ_i = k̄_i − q_i``: batched matrix-free conjugate gradient (`conjugate_gradient`), the product
    ``A_i x = Σ_j p_ij (z_ijᵀx) z_ij + λx`` streamed over key blocks via ``z_ijᵀx = xᵀk_j − xᵀq_i``; or, on the
-   exact path, per query block Cholesky factorisations of the explicit d×d matrices (memory
-   O(block_size·d²), Θ(N²d²) work; no CG error);
+   exact path, per query block Cholesky factorisations of the explicit d×d matrices (Θ(N²d²) work; no CG
+   error). The factors are kept for the backward's adjoint solve, so this path holds O(N·d²) memory: it is
+   the fast choice for the short sequences of CPU training, CG the one for long sequences;
 3. output pass ``o_i = Σ_j p_ij (1 − ρ_iᵀz_ij) v_j / δ̂_i`` with ``δ̂_i = δ_i/ω_i = 1 − ρ_iᵀ(k̄_i − q_i)``.
 
 Backward (derived by differentiating the ρ/δ form; formulas in `lla_blockwise_backward`): one adjoint solve
@@ -24,7 +25,7 @@ reproduces the released gradient for comparison.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -126,6 +127,7 @@ class BlockwiseStreams:
     omega: torch.Tensor | None = None  # ω_i relative to exp(m_i) (G, N)
     key_mean: torch.Tensor | None = None  # k̄_i (G, N, D)
     key_sq_mean: torch.Tensor | None = None  # Σ_j p_ij k_j⊙k_j (G, N, D), for Jacobi only
+    cholesky_factors: list[torch.Tensor] = field(default_factory=list)  # per query block, exact solver only
 
     def blocks(self) -> Iterator[tuple[slice, slice]]:
         """(query rows, key block) pairs; causal: only queries at or after the block's first key."""
@@ -276,16 +278,19 @@ def _solve(
         )
     x = torch.empty_like(rhs)
     n = rhs.shape[1]
-    for start in range(0, n, streams.block_size):
+    factors = streams.cholesky_factors  # filled by the forward solve, reused by the adjoint solve
+    for block, start in enumerate(range(0, n, streams.block_size)):
         rows = slice(start, min(start + streams.block_size, n))
-        factor = torch.linalg.cholesky(streams.explicit_systems(rows))
-        x[:, rows] = torch.cholesky_solve(rhs[:, rows, :, None], factor)[..., 0]
+        if block == len(factors):
+            factors.append(torch.linalg.cholesky(streams.explicit_systems(rows)))
+        x[:, rows] = torch.cholesky_solve(rhs[:, rows, :, None], factors[block])[..., 0]
     return x, CGReport(0, 0.0)
 
 
 @dataclass(frozen=True)
 class LLAForward:
-    """Forward result and saved state (everything O(length·dim)); flattened to (batch·heads, ...)."""
+    """Forward result and saved state (O(length·dim); the exact path adds its O(length·dim²) Cholesky factors
+    in ``streams``); flattened to (batch·heads, ...)."""
 
     output: torch.Tensor
     rho: torch.Tensor
@@ -334,7 +339,8 @@ def lla_blockwise_backward(
 
 
 class _LLAFunction(torch.autograd.Function):
-    """Autograd wrapper: saves only O(length·dim) state (o, ρ, δ̂, m, ω, k̄) and recomputes weights."""
+    """Autograd wrapper: saves O(length·dim) state (o, ρ, δ̂, m, ω, k̄; plus the Cholesky factors on the exact
+    path) and recomputes weights."""
 
     @staticmethod
     def forward(
@@ -393,10 +399,11 @@ def lla_blockwise(
     detach_ridge_omega: bool = False,
     streams_type: type[BlockwiseStreams] = BlockwiseStreams,
 ) -> torch.Tensor:
-    """FlashLLA in PyTorch: LLA output (B, H, N, Dv) with O(N·(D + block_size)) memory per head.
+    """FlashLLA in PyTorch: LLA output (B, H, N, Dv) with O(N·(D + block_size)) memory per head (CG).
 
     ``solver="cg"``: matrix-free CG (``cg_iters`` max iterations, relative tolerance ``cg_tol``, optional
-    Jacobi preconditioner). ``solver="cholesky"``: exact per-query-block Cholesky (memory O(block·D²)).
+    Jacobi preconditioner). ``solver="cholesky"``: exact per-query-block Cholesky, factors kept for the
+    backward (memory O(N·D²)).
     Half-precision inputs are computed in float32 and cast back. ``detach_ridge_omega=True`` gives the
     released FlashLLA gradient (ridge's ω treated as a constant) instead of the exact one.
     ``streams_type`` selects the implementation of the key sweeps (`TritonStreams` for the Triton kernels).

@@ -32,6 +32,9 @@ RECURRENT_STATE = ("linear", "linear_elu", "deltanet", "deltanet_neg", "lightnin
 
 @dataclass
 class MQARParams:
+    """The MQAR grid. ``max_width`` caps the widths a mixer is trained at (quick: LLA only at d = 32, where a
+    step costs ~10x softmax's on the CPU; paper: no cap). ``num_passes`` repeats the context (Zoology's P)."""
+
     vocab_size: int = 64
     seq_len: int = 32
     kv_pairs: list[int] = field(default_factory=lambda: [2, 8])
