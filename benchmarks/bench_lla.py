@@ -5,7 +5,8 @@ N ≤ 1024, one run above), peak extra memory of one forward+backward, and achie
 length) runs in a fresh subprocess. CPU memory: the peak resident set (VmHWM, reset just before) of one
 forward+backward minus the resident size before it (glibc is told to mmap every allocation above 64 KiB,
 ``MALLOC_MMAP_THRESHOLD_=65536``, so freed tensors leave the RSS). The high-water mark replaced a thread that
-sampled /proc/self/statm every 0.5 ms: it is exact and cannot miss a short peak. CUDA: ``torch.cuda.max_memory_allocated``.
+sampled /proc/self/statm every 0.5 ms: it is exact and cannot miss a short peak.
+CUDA: ``torch.cuda.max_memory_allocated``.
 
 Methods: ``naive`` (materialised closed form `lla_reference` in fp32: Θ(N² + N·d²) memory), ``flash_cg``
 (blockwise CG, T iterations fixed: ``cg_tol=0``), ``flash_cholesky`` (blockwise exact path), ``sdpa``
