@@ -19,7 +19,8 @@ exponentials and O(N·d) vector work ignored):
   output 3 (QKᵀ, ρKᵀ, SV). Backward (24 + 6T)·d·P: target 3 (QKᵀ, dOVᵀ, (P⊙G)K), adjoint CG 3 per
   iteration, final sweep 9. Forward+backward (34 + 12T)·d·P.
 - flash_cholesky forward (12d + 2d²)·P + N·d³/3: statistics 2 matmuls, Σ̃ = P(K⊗K) 2d²P plus its QKᵀ,
-  Cholesky N·d³/3, output 3 matmuls. Backward adds (26d + 2d²)·P + N·d³/3.
+  Cholesky N·d³/3, output 3 matmuls. Backward 24d·P + 2N·d²: target 3 matmuls, final sweep 9, and the
+  adjoint solve reuses the forward's factors (two triangular solves per query).
 - naive forward (8d + 2d²)·N² + 2N·d³/3 (full N×N products: QKᵀ, WK, W(K⊗K), ρKᵀ, SV, plus LU solves);
   backward counted as 2× forward (autograd rule of thumb).
 - sdpa forward 4d·P, backward 10d·P (FlashAttention-2 counts).
@@ -59,7 +60,7 @@ def flop_count(method: str, length: int, dim: int, groups: int, cg_iters: int) -
         forward, backward = (10 + 6 * cg_iters) * dim * pairs, (24 + 6 * cg_iters) * dim * pairs
     elif method == "flash_cholesky":
         forward = (12 * dim + 2 * dim**2) * pairs + length * dim**3 / 3
-        backward = (26 * dim + 2 * dim**2) * pairs + length * dim**3 / 3
+        backward = 24 * dim * pairs + 2 * length * dim**2
     elif method == "naive":
         forward = (8 * dim + 2 * dim**2) * length**2 + 2 * length * dim**3 / 3
         backward = 2 * forward
@@ -106,9 +107,14 @@ def _status_kib(key: str) -> int:
 
 def _peak_rss_increase_mb(function: Callable[[], None]) -> float:
     """Peak resident-set increase (MiB) while ``function`` runs: the kernel's high-water mark VmHWM, reset just
-    before (writing 5 to /proc/self/clear_refs), minus the resident size at that moment. Exact, no sampling."""
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")
+    before (writing 5 to /proc/self/clear_refs), minus the resident size at that moment. Exact, no sampling.
+    NaN where the kernel refuses the reset (some containers)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        function()
+        return float("nan")
     base = _status_kib("VmRSS")
     function()
     return (_status_kib("VmHWM") - base) / 1024

@@ -84,11 +84,21 @@ def check(overrides: list[str]) -> str | None:
         GlobalHydra.instance().clear()
 
 
+UNSWEEPABLE = ("experiment", "profile")  # each value brings its own declared grid
+
+
 def _first_problem(overrides: list[str]) -> str | None:
     try:
-        points = _points([o for o in overrides if not o.startswith("hydra")])
+        parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("hydra")])
+        points = _points([o.input_line for o in parsed])
     except HydraException as error:
         return f"cannot parse the command line: {str(error).splitlines()[0]}"
+    for override in parsed:
+        if override.is_sweep_override() and override.get_key_element() in UNSWEEPABLE:
+            key = override.get_key_element()
+            return (f"{key}: cannot be swept in one multirun (Hydra would give every job the grid of the first "
+                    f"value); run one command per {key}, e.g. `attnbench reproduce profile=paper` for all "
+                    f"experiments")
     for point in points:
         try:
             validate(compose(config_name="config", overrides=point))

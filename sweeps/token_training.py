@@ -87,9 +87,17 @@ def token_accuracy(model: nn.Module, batches: Sequence[Batch]) -> float:
     return correct / sum(int(b.loss_mask.sum()) for b in batches)
 
 
+def distinct_seeds(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``rows`` without repeats of one measurement: the same cell (``keys``), seed, lr and value stored by two
+    runs (e.g. a plain run beside the jobs of a sweep that covers the same cells) counts once."""
+    subset = [c for c in (*keys, "metric", "seed", "lr", "value") if c in rows.columns]
+    return rows.drop_duplicates(subset=subset)
+
+
 def seed_summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group of ``keys``: the seed mean of ``value``, its seed standard deviation (0 for a single seed),
     the standard error of the mean sem = std/√n, and the number of seeds n."""
+    rows = distinct_seeds(rows, keys)
     out = rows.groupby(keys)["value"].agg(mean="mean", std="std", n="count").reset_index()
     out["std"] = out["std"].fillna(0.0)
     out["sem"] = out["std"] / np.sqrt(out["n"])

@@ -12,8 +12,8 @@ Forward (notes §3.2):
 2. solve ``A_i ρ_i = k̄_i − q_i``: batched matrix-free conjugate gradient (`conjugate_gradient`), the product
    ``A_i x = Σ_j p_ij (z_ijᵀx) z_ij + λx`` streamed over key blocks via ``z_ijᵀx = xᵀk_j − xᵀq_i``; or, on the
    exact path, per query block Cholesky factorisations of the explicit d×d matrices (Θ(N²d²) work; no CG
-   error). The factors are kept for the backward's adjoint solve, so this path holds O(N·d²) memory: it is
-   the fast choice for the short sequences of CPU training, CG the one for long sequences;
+   error). When a backward follows, the factors are kept for its adjoint solve, so this path then holds
+   O(N·d²) memory; on the CPU it is also the faster path (results/kernels), CG the one that keeps O(N·d);
 3. output pass ``o_i = Σ_j p_ij (1 − ρ_iᵀz_ij) v_j / δ̂_i`` with ``δ̂_i = δ_i/ω_i = 1 − ρ_iᵀ(k̄_i − q_i)``.
 
 Backward (derived by differentiating the ρ/δ form; formulas in `lla_blockwise_backward`): one adjoint solve
@@ -127,7 +127,8 @@ class BlockwiseStreams:
     omega: torch.Tensor | None = None  # ω_i relative to exp(m_i) (G, N)
     key_mean: torch.Tensor | None = None  # k̄_i (G, N, D)
     key_sq_mean: torch.Tensor | None = None  # Σ_j p_ij k_j⊙k_j (G, N, D), for Jacobi only
-    cholesky_factors: list[torch.Tensor] = field(default_factory=list)  # per query block, exact solver only
+    keep_factors: bool = False  # exact solver: keep the forward's Cholesky factors for the backward
+    cholesky_factors: list[torch.Tensor] = field(default_factory=list)  # per query block
 
     def blocks(self) -> Iterator[tuple[slice, slice]]:
         """(query rows, key block) pairs; causal: only queries at or after the block's first key."""
@@ -278,12 +279,16 @@ def _solve(
         )
     x = torch.empty_like(rhs)
     n = rhs.shape[1]
-    factors = streams.cholesky_factors  # filled by the forward solve, reused by the adjoint solve
+    factors = streams.cholesky_factors  # kept by the forward solve when a backward follows, reused there
     for block, start in enumerate(range(0, n, streams.block_size)):
         rows = slice(start, min(start + streams.block_size, n))
-        if block == len(factors):
-            factors.append(torch.linalg.cholesky(streams.explicit_systems(rows)))
-        x[:, rows] = torch.cholesky_solve(rhs[:, rows, :, None], factors[block])[..., 0]
+        if block < len(factors):
+            factor = factors[block]
+        else:
+            factor = torch.linalg.cholesky(streams.explicit_systems(rows))
+            if streams.keep_factors:
+                factors.append(factor)
+        x[:, rows] = torch.cholesky_solve(rhs[:, rows, :, None], factor)[..., 0]
     return x, CGReport(0, 0.0)
 
 
@@ -301,6 +306,7 @@ class LLAForward:
 
 def lla_blockwise_forward(streams: BlockwiseStreams, *, solver: Solver, cg: CGSettings) -> LLAForward:
     """The three forward passes (no autograd): statistics, solve ``A_i ρ_i = k̄_i − q_i``, output."""
+    streams.cholesky_factors.clear()  # factors of earlier inputs never serve these
     streams.compute_statistics(need_squares=solver == "cg" and cg.jacobi)
     rhs = streams.key_mean - streams.q
     rho, report = _solve(streams, rhs, solver, cg)
@@ -359,7 +365,8 @@ class _LLAFunction(torch.autograd.Function):
     ) -> torch.Tensor:
         shape = q.shape
         flat = [t.reshape(-1, *t.shape[-2:]).contiguous() for t in (q, k, v)]
-        streams = streams_type(*flat, scale=scale, ridge=float(ridge), causal=causal, block_size=block_size)
+        streams = streams_type(*flat, scale=scale, ridge=float(ridge), causal=causal, block_size=block_size,
+                               keep_factors=any(ctx.needs_input_grad))
         saved = lla_blockwise_forward(streams, solver=solver, cg=cg)
         ctx.saved = saved
         ctx.options = (solver, cg, detach_ridge_omega)

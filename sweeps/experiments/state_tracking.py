@@ -25,6 +25,7 @@ from attnbench.sweeps.experiments.base import Claim, Experiment, RunContext, Ver
 from attnbench.sweeps.plotting import chance_and_oracle, save, seed_errorbar
 from attnbench.sweeps.token_training import (
     correct_tokens,
+    distinct_seeds,
     seed_summary,
     select_learning_rate,
     to_device,
@@ -151,8 +152,8 @@ def run(params: StateTrackingParams, ctx: RunContext) -> pd.DataFrame:
 
 def summary(table: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     """Mean, seed std, seed standard error and binomial standard error per (task, model, length bin)."""
-    rows = table[table["metric"] == metric]
     keys = ["task", "model", "length_low", "length_high"]
+    rows = distinct_seeds(table[table["metric"] == metric], keys)
     out = seed_summary(rows, keys)
     if "scored_tokens" in rows:
         tokens = rows.groupby(keys)["scored_tokens"].sum().reset_index(drop=True)
@@ -198,11 +199,14 @@ def _positive_beta_fails_parity(table: pd.DataFrame) -> Verdict:
 
 
 def _lla_matches_softmax(table: pd.DataFrame) -> Verdict:
-    """LLA ≈ softmax on state tracking (Zuo et al. 2025, Sec. 5): in every task and length bin, |Δ mean| ≤
-    2·√(seed s.e.² + binomial s.e.², both models). Agreement only tests the claim where the models learn
-    something: it counts as a pass only if, on some task, LLA or softmax reaches in-distribution accuracy
-    ≥ 0.9 (the gate used for "solves"); two models at chance agree trivially."""
-    s = summary(table)
+    """LLA ≈ softmax on state tracking (Zuo et al. 2025, Sec. 5): in every task, in distribution and in every
+    test length bin, |Δ mean| ≤ 2·√(seed s.e.² + binomial s.e.², both models).
+
+    Agreement is evidence only on a task that softmax or LLA itself learns in distribution (accuracy ≥ 0.9, the
+    "solves" gate): the paper's argument (LLA adds a constant number of circuit layers to softmax, so neither
+    leaves TC⁰) concerns what a trained model can do, and two models that have not fitted the training lengths
+    agree trivially, whatever another mixer manages with the same budget."""
+    s = pd.concat([summary(table), summary(table, "id_accuracy")], ignore_index=True)
     both = s.query("model == 'softmax'").merge(s.query("model == 'lla'"), suffixes=("_soft", "_lla"),
                                               on=["task", "length_low", "length_high"])
     if both.empty:
@@ -211,15 +215,13 @@ def _lla_matches_softmax(table: pd.DataFrame) -> Verdict:
     tolerance = 2 * np.sqrt(both["sem_soft"] ** 2 + both["sem_lla"] ** 2 + both["binomial_se_soft"] ** 2
                             + both["binomial_se_lla"] ** 2)
     agree = bool(((both["mean_lla"] - both["mean_soft"]).abs() <= tolerance).all())
-    learned = summary(table, "id_accuracy").query("model in ('softmax', 'lla')")
-    best = learned.groupby("task")["mean"].max()
-    informative = bool((best >= 0.9).any())
+    fitted = summary(table, "id_accuracy").query("model in ('softmax', 'lla')").groupby("task")["mean"].max()
     measured = "; ".join(f"{r.task}[{r.length_low:.0f},{r.length_high:.0f}): lla {r.mean_lla:.3f} vs softmax "
                          f"{r.mean_soft:.3f}" for r in both.itertuples())
-    measured += "; best in-distribution accuracy " + ", ".join(f"{t} {v:.3f}" for t, v in best.items())
-    return Verdict("pass" if agree and informative else "fail",
-                   "LLA ≈ softmax in every task and length bin, on a task one of them learns", measured,
-                   "|Δ| ≤ 2·√(seed s.e.² + binomial s.e.², both models); learned = in-distribution ≥ 0.9")
+    measured += "; best in-distribution (softmax, LLA): " + ", ".join(f"{t} {v:.3f}" for t, v in fitted.items())
+    return Verdict("pass" if agree and bool((fitted >= 0.9).any()) else "fail",
+                   "LLA ≈ softmax in every task, in distribution and at every test length, on a task they learn",
+                   measured, "|Δ| ≤ 2·√(seed s.e.² + binomial s.e.², both models); learn = in-distribution ≥ 0.9")
 
 
 CLAIMS = (
@@ -234,8 +236,9 @@ CLAIMS = (
           "Zuo et al. 2025, Sec. 5 (permutation state tracking)", _lla_matches_softmax,
           figure="accuracy.png",
           known_failure="quick profile (width 32, 400 steps, 3 seeds): LLA and softmax agree in every bin "
-          "(|Δ| ≤ 0.002) but neither learns either task, in or out of distribution (parity at chance 0.5; S3 "
-          "in-distribution 0.239 and 0.246, test 0.18-0.20 vs chance 0.167), so the agreement is uninformative"),
+          "(|Δ| ≤ 0.007) but neither fits either task even at the training lengths (best in-distribution "
+          "accuracy: parity 0.484, chance 0.5; S3 0.246, chance 0.167), so the agreement is untested; "
+          "DeltaNet β ∈ [0, 2] fits parity with the same budget (1.000), softmax and LLA would need more"),
 )
 
 

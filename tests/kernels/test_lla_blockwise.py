@@ -14,7 +14,13 @@ import torch
 from lla_helpers import random_qkv
 
 from attnbench.kernels.lla import lla
-from attnbench.kernels.lla.blockwise import CGSettings, conjugate_gradient, lla_blockwise
+from attnbench.kernels.lla.blockwise import (
+    BlockwiseStreams,
+    CGSettings,
+    conjugate_gradient,
+    lla_blockwise,
+    lla_blockwise_forward,
+)
 from attnbench.kernels.lla.reference import lla_reference, lla_reference_terms
 
 FP32_UNIT_ROUNDOFF = torch.finfo(torch.float32).eps / 2
@@ -148,6 +154,21 @@ def test_exact_path_factorises_each_query_block_once(monkeypatch):
     expected = torch.autograd.grad(lla_reference(q, k, v).sum(), (q, k, v))
     for grad, reference in zip(grads, expected, strict=True):
         torch.testing.assert_close(grad, reference, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_factors_are_kept_only_for_a_backward(keep):
+    """Without a following backward (e.g. under ``torch.no_grad``) the exact path holds one block's factor at a
+    time; a second forward on the same streams starts from its own factors."""
+    q, k, v = (t.reshape(2, 10, 3) for t in random_qkv(2, 1, 10, 3, seed=35))
+    streams = BlockwiseStreams(q, k, v, scale=3**-0.5, ridge=0.1, causal=True, block_size=4, keep_factors=keep)
+    first = lla_blockwise_forward(streams, solver="cholesky", cg=CGSettings())
+    assert len(streams.cholesky_factors) == (3 if keep else 0)
+    streams.q = streams.q + 1.0
+    second = lla_blockwise_forward(streams, solver="cholesky", cg=CGSettings())
+    expected = lla_reference(streams.q[:, None], k[:, None], v[:, None], ridge=0.1)[:, 0]
+    torch.testing.assert_close(second.output, expected, rtol=0, atol=1e-10)
+    assert not torch.allclose(first.output, second.output)
 
 
 def test_dispatcher_uses_blockwise_on_cpu():

@@ -36,6 +36,8 @@ def _cli(capsys, *argv: str) -> tuple[int, str]:
         (["experiment=toy", "profile=huge"], "profile"),
         (["experiment=toy", "device=tpu"], "device: got 'tpu'; allowed: cpu, cuda, cuda:N"),
         (["-m", "experiment=toy", "params.width=2,0"], "params.width: must be >= 1, got 0"),
+        (["-m", "experiment=toy", "profile=quick,paper"], "profile: cannot be swept in one multirun"),
+        (["-m", "experiment=toy,toy", "params.width=2"], "experiment: cannot be swept in one multirun"),
     ],
 )
 def test_bad_config_stops_before_work_with_a_named_key(capsys, tmp_path, argv, expected):
