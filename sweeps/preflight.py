@@ -13,6 +13,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -23,9 +24,8 @@ from attnbench.sweeps.experiments.base import ConfigError
 CONF_DIR = Path(__file__).parent / "conf"
 
 
-def _points(overrides: list[str]) -> list[list[str]]:
+def _points(parsed: list[Override]) -> list[list[str]]:
     """One override list per value of each swept key (other sweeps held at their first value)."""
-    parsed = OverridesParser.create().parse_overrides(overrides)
     plain = [o.input_line for o in parsed if not o.is_sweep_override()]
     swept = {o.get_key_element(): list(o.sweep_string_iterator()) for o in parsed if o.is_sweep_override()}
     firsts = [f"{key}={values[0]}" for key, values in swept.items()]
@@ -90,7 +90,7 @@ UNSWEEPABLE = ("experiment", "profile")  # each value brings its own declared gr
 def _first_problem(overrides: list[str]) -> str | None:
     try:
         parsed = OverridesParser.create().parse_overrides([o for o in overrides if not o.startswith("hydra")])
-        points = _points([o.input_line for o in parsed])
+        points = _points(parsed)
     except HydraException as error:
         return f"cannot parse the command line: {str(error).splitlines()[0]}"
     for override in parsed:

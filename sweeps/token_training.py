@@ -97,7 +97,6 @@ def distinct_seeds(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def seed_summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per group of ``keys``: the seed mean of ``value``, its seed standard deviation (0 for a single seed),
     the standard error of the mean sem = std/√n, and the number of seeds n."""
-    rows = distinct_seeds(rows, keys)
     out = rows.groupby(keys)["value"].agg(mean="mean", std="std", n="count").reset_index()
     out["std"] = out["std"].fillna(0.0)
     out["sem"] = out["std"] / np.sqrt(out["n"])

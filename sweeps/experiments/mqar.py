@@ -21,7 +21,13 @@ from attnbench.models.backbone import Backbone
 from attnbench.models.zoo import MIXERS
 from attnbench.sweeps.experiments.base import Claim, Experiment, RunContext, Verdict, require
 from attnbench.sweeps.plotting import chance_and_oracle, save, seed_errorbar
-from attnbench.sweeps.token_training import seed_summary, select_learning_rate, to_device, token_accuracy
+from attnbench.sweeps.token_training import (
+    distinct_seeds,
+    seed_summary,
+    select_learning_rate,
+    to_device,
+    token_accuracy,
+)
 from attnbench.tasks.mqar import FILLER_MODES, MQARConfig, chance_accuracy, sample_mqar
 
 matplotlib.use("Agg")
@@ -67,8 +73,12 @@ class MQARParams:
         require(all(m in MIXERS and w >= 1 for m, w in self.max_width.items()), "params.max_width",
                 f"must map mixer names from {sorted(MIXERS)} to widths >= 1, got {self.max_width}")
         for model in self.models:
-            require(any(w <= self.max_width.get(model, w) for w in self.widths), "params.max_width",
+            require(bool(self.widths_of(model)), "params.max_width",
                     f"leaves {model!r} no width of params.widths={self.widths} (cap {self.max_width.get(model)})")
+
+    def widths_of(self, model: str) -> list[int]:
+        """The widths ``model`` is trained at: ``widths`` up to its ``max_width`` cap."""
+        return [w for w in self.widths if w <= self.max_width.get(model, w)]
         require(bool(self.widths) and all(w >= self.heads and w % self.heads == 0 for w in self.widths),
                 "params.widths", f"must be a non-empty list of multiples of heads, got {self.widths}")
         require(self.vocab_size > 2 * max(self.kv_pairs) + 1, "params.vocab_size",
@@ -103,7 +113,7 @@ def run(params: MQARParams, ctx: RunContext) -> pd.DataFrame:
         val = [to_device(sample_mqar(task, "val", i), ctx.device) for i in range(params.eval_batches)]
         test = [to_device(sample_mqar(task, "test", i), ctx.device) for i in range(params.eval_batches)]
         for model in params.models:
-            for width in [w for w in params.widths if w <= params.max_width.get(model, w)]:
+            for width in params.widths_of(model):
                 factory = partial(Backbone, params.vocab_size, width, params.depth, model, heads=params.heads,
                                   mlp_ratio=params.mlp_ratio, max_len=params.seq_len)
                 cell = {"model": model, "width": width, "kv_pairs": kv_pairs, "chance": chance_accuracy(task),
@@ -129,7 +139,8 @@ def run(params: MQARParams, ctx: RunContext) -> pd.DataFrame:
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Test accuracy per (model, width, kv_pairs): mean, seed standard deviation, standard error, n."""
-    return seed_summary(table[table["metric"] == "test_accuracy"], ["model", "width", "kv_pairs"])
+    keys = ["model", "width", "kv_pairs"]
+    return seed_summary(distinct_seeds(table[table["metric"] == "test_accuracy"], keys), keys)
 
 
 def _cells(frame: pd.DataFrame) -> str:

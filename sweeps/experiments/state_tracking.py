@@ -206,7 +206,8 @@ def _lla_matches_softmax(table: pd.DataFrame) -> Verdict:
     "solves" gate): the paper's argument (LLA adds a constant number of circuit layers to softmax, so neither
     leaves TC⁰) concerns what a trained model can do, and two models that have not fitted the training lengths
     agree trivially, whatever another mixer manages with the same budget."""
-    s = pd.concat([summary(table), summary(table, "id_accuracy")], ignore_index=True)
+    in_distribution = summary(table, "id_accuracy")
+    s = pd.concat([summary(table), in_distribution], ignore_index=True)
     both = s.query("model == 'softmax'").merge(s.query("model == 'lla'"), suffixes=("_soft", "_lla"),
                                               on=["task", "length_low", "length_high"])
     if both.empty:
@@ -215,7 +216,7 @@ def _lla_matches_softmax(table: pd.DataFrame) -> Verdict:
     tolerance = 2 * np.sqrt(both["sem_soft"] ** 2 + both["sem_lla"] ** 2 + both["binomial_se_soft"] ** 2
                             + both["binomial_se_lla"] ** 2)
     agree = bool(((both["mean_lla"] - both["mean_soft"]).abs() <= tolerance).all())
-    fitted = summary(table, "id_accuracy").query("model in ('softmax', 'lla')").groupby("task")["mean"].max()
+    fitted = in_distribution.query("model in ('softmax', 'lla')").groupby("task")["mean"].max()
     measured = "; ".join(f"{r.task}[{r.length_low:.0f},{r.length_high:.0f}): lla {r.mean_lla:.3f} vs softmax "
                          f"{r.mean_soft:.3f}" for r in both.itertuples())
     measured += "; best in-distribution (softmax, LLA): " + ", ".join(f"{t} {v:.3f}" for t, v in fitted.items())

@@ -87,6 +87,9 @@ def test_a_cell_stored_by_two_runs_counts_once() -> None:
     doubled = pd.concat([table, table], ignore_index=True)
     assert claim.check(doubled) == claim.check(table)
     assert state_tracking.summary(doubled)["n"].eq(3).all()
+    recall = pd.DataFrame({"metric": "test_accuracy", "model": "lla", "width": 32, "kv_pairs": 2, "lr": 3e-3,
+                           "seed": [0, 1, 2], "value": [0.9, 0.5, 0.7]})
+    assert mqar.summary(pd.concat([recall, recall], ignore_index=True))["n"].tolist() == [3]
 
 
 @pytest.mark.parametrize("name", ["mqar", "state_tracking"])
