@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from attnbench.sweeps.experiments.base import Experiment, RunContext
+from attnbench.sweeps.experiments.base import Claim, Experiment, RunContext
 
 
 def run_quietly(experiment: Experiment, params: Any) -> pd.DataFrame:
@@ -37,25 +37,34 @@ def profile_tables(
 
 
 def claim_params(
-    experiment: Experiment, ids: Iterable[str] | None = None, *, xfail_known_failures: bool = False
+    experiment: Experiment,
+    ids: Iterable[str] | None = None,
+    *,
+    xfail_known_failures: bool = False,
+    strict: bool = False,
 ) -> list[Any]:
     """One pytest parameter per claim of ``experiment`` (or per id in ``ids``): its id, marked
     ``@pytest.mark.claim(id)``. With ``xfail_known_failures`` a claim that documents a measured
-    non-reproduction (``known_failure``) is also marked as a non-strict xfail carrying that text."""
+    non-reproduction (``known_failure``) is also marked as an xfail carrying that text (``strict``: an
+    unexpected pass fails the test)."""
     claims = {claim.id: claim for claim in experiment.claims}
     params = []
     for claim_id in claims if ids is None else ids:
         marks = [pytest.mark.claim(claim_id)]
         if xfail_known_failures and claims[claim_id].known_failure:
-            marks.append(pytest.mark.xfail(strict=False, reason=claims[claim_id].known_failure))
+            marks.append(pytest.mark.xfail(strict=strict, reason=claims[claim_id].known_failure))
         params.append(pytest.param(claim_id, marks=marks, id=claim_id))
     return params
+
+
+def claim_of(experiment: Experiment, claim_id: str) -> Claim:
+    """The claim of ``experiment`` called ``claim_id``."""
+    return next(c for c in experiment.claims if c.id == claim_id)
 
 
 def assert_claim_passes(experiment: Experiment, table: pd.DataFrame, claim_id: str) -> None:
     """Check claim ``claim_id`` of ``experiment`` on ``table``: the verdict must name its predicted and measured
     figures and be a pass."""
-    claim = next(c for c in experiment.claims if c.id == claim_id)
-    verdict = claim.check(table)
+    verdict = claim_of(experiment, claim_id).check(table)
     assert verdict.predicted and verdict.measured
     assert verdict.verdict == "pass", f"{claim_id}: predicted {verdict.predicted}; measured {verdict.measured}"
