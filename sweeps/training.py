@@ -11,15 +11,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
 
 class Diverged(RuntimeError):
-    """Training produced a non-finite loss. ``step`` is the first step at which it happened."""
+    """Training produced a non-finite loss. ``step`` is the first step at which it happened; ``rows``, when
+    given, are the measurements made before (the store keeps them with the ``diverged`` status)."""
 
-    def __init__(self, step: int, detail: str = "") -> None:
+    def __init__(self, step: int, detail: str = "", rows: pd.DataFrame | None = None) -> None:
         self.step = step
+        self.rows = rows
         super().__init__(f"loss stopped being finite at step {step}" + (f" ({detail})" if detail else ""))
 
 

@@ -19,13 +19,13 @@ torch.set_num_threads(1)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "claim(id): the results/CLAIMS.md id this test checks")
+    config.addinivalue_line("markers", "claim(id=...): the results/CLAIMS.md id this test checks")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Record which claim ids have a test (before any -m deselection), for test_claim_coverage."""
-    config.stash[CLAIM_IDS] = {m.args[0] for item in items for m in item.iter_markers("claim")}
+    config.stash[CLAIM_IDS] = {m.kwargs.get("id", *m.args[:1]) for item in items for m in item.iter_markers("claim")}
     config.stash[WHOLE_SUITE] = all(Path(a).resolve() == Path(__file__).parent for a in config.args or ["tests"])
 
 

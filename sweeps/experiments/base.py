@@ -1,14 +1,24 @@
-"""The experiment contract (DESIGN.md, "The five nouns" (5)).
+"""The experiment contract and the claim protocol (ARCHITECTURE.md, "Experiments" and "The claims ledger").
 
-An experiment module in ``sweeps/experiments/`` defines one module-level ``EXPERIMENT``. It runs the
-empirical side of one claim family, calls the theory's prediction, and returns a tidy table: one row per
-run x step x metric, with the predicted value beside the measured one where one exists. It states its
-claims, each a function of that table returning a `Verdict`, and draws its figures from the table alone.
+An experiment (a package or module in ``sweeps/experiments/``) defines one module-level ``EXPERIMENT``. It
+runs the empirical side of one claim family, calls the theory's prediction, and returns a tidy table: one
+row per run x step x metric, with the predicted value beside the measured one where one exists. It states
+its claims and draws its figures from the table alone.
+
+A `Claim` declares, before anything runs:
+
+- its ``kind`` (`theorem`: a paper's stated or derived prediction; `reported`: a number or figure a paper
+  reports; `consistency`: an identity, a property true by construction, an implementation check);
+- its ``scope`` (`Scope`): the cells of the grid it covers. The ledger splits the stored rows in scope into
+  cells and applies ``check`` to each one; the claim passes only when every cell passes;
+- its ``tolerance`` (`Tolerance`) with the basis it rests on (`derived`, `seed-variance`, `paper`, `cut-off`);
+- optionally a ``known_failure`` (`KnownFailure`): a predicate on a failing cell's rows plus its explanation.
+  A failing cell is an expected failure only while the predicate holds; any other failure is a `fail`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,14 +26,26 @@ from typing import Any, Literal
 import pandas as pd
 import torch
 
-VerdictKind = Literal["pass", "fail", "xfail", "not run"]
+CheckOutcome = Literal["pass", "fail"]
+VerdictKind = Literal["pass", "fail", "xfail", "error", "not run", "stale"]
+VERDICTS: tuple[VerdictKind, ...] = ("pass", "fail", "xfail", "error", "not run", "stale")
+ClaimKind = Literal["theorem", "reported", "consistency"]
+CLAIM_KINDS: tuple[ClaimKind, ...] = ("theorem", "reported", "consistency")
+Basis = Literal["derived", "seed-variance", "paper", "cut-off"]
+BASES: tuple[Basis, ...] = ("derived", "seed-variance", "paper", "cut-off")
+PROFILES = ("tiny", "quick", "paper")
 
 # Columns every table has; experiments add their own (model, heads, test_length, ...).
 TABLE_COLUMNS = ("metric", "value", "predicted", "step", "seed")
 
+# The false-failure rate that statistical checks are sized for, and its sidedness: each test states whether
+# it is one- or two-sided, and a two-sided test spends this rate over both tails.
+FALSE_FAILURE_RATE = 0.01
+
 
 class ConfigError(ValueError):
-    """An impossible configuration value. The message names the key and the allowed values."""
+    """An impossible configuration value (params or task configs). The message names the key and the
+    allowed values."""
 
 
 def require(condition: bool, key: str, message: str) -> None:
@@ -34,9 +56,9 @@ def require(condition: bool, key: str, message: str) -> None:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A claim's outcome: the predicted and measured figures are always shown, whatever the verdict."""
+    """The outcome of a claim's check on one cell: the predicted and measured figures are always shown."""
 
-    verdict: VerdictKind
+    verdict: CheckOutcome
     predicted: str
     measured: str
     tolerance: str = ""
@@ -44,21 +66,96 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class Claim:
-    """One checkable statement. ``check`` maps the experiment's table to a verdict.
+class Tolerance:
+    """A claim's tolerance and what it rests on.
 
-    ``id`` is ``<family>.<name>``; the pytest that checks the claim carries the same id through
-    ``@pytest.mark.claim(id)``. ``source`` is "Author et al. YEAR, Eq./Thm N" or "derived".
-    ``known_failure`` documents a measured non-reproduction: a failing check is then reported as
-    ``xfail`` with that reason (never as a pass).
+    ``basis``: ``derived`` (``detail`` gives the formula), ``seed-variance`` (calibrated on calibration
+    seeds disjoint from the evaluation seeds; ``detail`` names them and the false-failure rate),
+    ``paper`` (the paper's own error bars), or ``cut-off`` (an arbitrary threshold; the ledger flags it).
+    """
+
+    value: str
+    basis: Basis
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.basis not in BASES:
+            raise ValueError(f"tolerance basis must be one of {BASES}, got {self.basis!r}")
+
+    def shown(self) -> str:
+        flag = " ⚑" if self.basis == "cut-off" else ""
+        return f"{self.value} ({self.basis}{flag})"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cells of an experiment's grid that a claim covers, declared before anything runs.
+
+    ``cells``: the table columns whose value combinations are the cells (``("p.train_length",)``: one cell
+    per training length; ``()``: the whole scope is one cell, for a claim about a trend across the grid).
+    ``where``: restrictions, column -> allowed values; a non-empty ``where`` narrows the scope and must give
+    its ``reason``. Columns named ``p.<key>`` that are swept by the profile's grid are expected in full: a
+    declared cell that is not stored keeps the claim from passing.
+    """
+
+    cells: tuple[str, ...] = ()
+    where: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.where and not self.reason:
+            raise ValueError(f"a narrower scope ({dict(self.where)}) must state its reason")
+
+    def select(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``table`` inside the scope."""
+        for column, allowed in self.where.items():
+            if column not in table:
+                return table.iloc[0:0]
+            table = table[table[column].isin(list(allowed))]
+        return table
+
+    def describe(self) -> str:
+        parts = [f"per {', '.join(c.removeprefix('p.') for c in self.cells)}" if self.cells else "one cell"]
+        parts += [f"{c.removeprefix('p.')} ∈ {{{', '.join(map(str, v))}}}" for c, v in self.where.items()]
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class KnownFailure:
+    """A measured non-reproduction: ``holds(rows)`` is true of a failing cell's rows exactly when it fails
+    for the documented ``reason``. It is re-checked at every evaluation."""
+
+    holds: Callable[[pd.DataFrame], bool]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement (ARCHITECTURE.md, "The claims ledger").
+
+    ``id`` is ``<family>.<name>`` with ``family`` the experiment's name; the generic claim test carries it
+    in its test id. ``source`` is "Author et al. YEAR, Eq./Thm N" or "derived". ``check`` maps one cell's
+    rows to a `Verdict`. ``tiny`` is None when the tiny profile tests the claim, else the reason it cannot.
     """
 
     id: str
     statement: str
     source: str
+    kind: ClaimKind
+    scope: Scope
+    tolerance: Tolerance
     check: Callable[[pd.DataFrame], Verdict]
     figure: str | None = None
-    known_failure: str | None = None
+    known_failure: KnownFailure | None = None
+    tiny: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLAIM_KINDS:
+            raise ValueError(f"{self.id}: kind must be one of {CLAIM_KINDS}, got {self.kind!r}")
+
+    @property
+    def family(self) -> str:
+        return self.id.split(".", 1)[0]
 
 
 @dataclass
@@ -72,18 +169,26 @@ class RunContext:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """A profile's field overrides of the params defaults and its grid (None: the quick grid)."""
+
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    grid: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class Experiment:
     """A claim family.
 
-    - ``params``: a dataclass whose defaults are the ``quick`` profile; ``__post_init__`` validates values
-      and raises `ConfigError` naming the key.
-    - ``paper``: field overrides that turn the quick profile into the papers' sizes.
+    - ``params``: a dataclass whose defaults are the ``quick`` profile (constraints as field metadata, see
+      `attnbench.sweeps.validation`).
     - ``run(params, ctx)``: trains / measures and returns the tidy table (a DataFrame with at least the
       columns of `TABLE_COLUMNS`; missing ones are filled with NaN).
     - ``claims``: the claims, evaluated by the ledger on the stored table.
     - ``draw(table, out_dir)``: writes the figures (theory beside measurement) and returns their paths.
-    - ``sweep``: the grid run by the main job (``hydra.sweeper.params`` style: key -> "a,b,c").
-    - ``paper_sweep``: the grid of the ``paper`` profile, when it differs from ``sweep`` (None: the same).
+    - ``sweep``: the quick profile's grid (``hydra.sweeper.params`` style: key -> "a,b,c").
+    - ``tiny`` / ``paper``: the other profiles (`Profile`): seconds for the claim tests, the papers' sizes.
+    - ``estimate_bytes(params)``: the memory a run needs, roughly; a run that cannot fit is refused up front.
     """
 
     name: str
@@ -92,13 +197,32 @@ class Experiment:
     run: Callable[[Any, RunContext], pd.DataFrame]
     claims: Sequence[Claim] = ()
     draw: Callable[[pd.DataFrame, Path], list[Path]] | None = None
-    paper: dict[str, Any] = field(default_factory=dict)
-    sweep: dict[str, str] = field(default_factory=dict)
-    paper_sweep: dict[str, str] | None = None
+    sweep: Mapping[str, str] = field(default_factory=dict)
+    tiny: Profile = field(default_factory=Profile)
+    paper: Profile = field(default_factory=Profile)
+    estimate_bytes: Callable[[Any], float] | None = None
 
-    def grid(self, profile: str) -> dict[str, str]:
+    def __post_init__(self) -> None:
+        for claim in self.claims:
+            if claim.family != self.name:
+                raise ValueError(f"claim {claim.id!r} must be named {self.name}.<name>")
+
+    def profile(self, name: str) -> Profile:
+        """The declared `Profile` called ``name`` (quick: no overrides, the ``sweep`` grid)."""
+        if name == "quick":
+            return Profile(grid=self.sweep)
+        if name in ("tiny", "paper"):
+            return getattr(self, name)
+        raise KeyError(f"unknown profile {name!r}; allowed: {', '.join(PROFILES)}")
+
+    def grid(self, profile: str) -> Mapping[str, str]:
         """The declared grid of ``profile``."""
-        return self.paper_sweep if profile == "paper" and self.paper_sweep is not None else self.sweep
+        grid = self.profile(profile).grid
+        return self.sweep if grid is None else grid
+
+    def params_of(self, profile: str, **overrides: Any) -> Any:
+        """The params dataclass of ``profile`` (its defaults plus the profile's overrides and ``overrides``)."""
+        return self.params(**{**self.profile(profile).overrides, **overrides})
 
 
 def mean_spread(values: Sequence[float], digits: int = 4) -> str:

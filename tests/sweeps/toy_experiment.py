@@ -8,21 +8,18 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from attnbench.sweeps.experiments.base import Claim, Experiment, RunContext, Verdict, require
+from attnbench.sweeps.experiments.base import Claim, Experiment, Profile, RunContext, Scope, Tolerance, Verdict
 from attnbench.sweeps.training import Diverged
+from attnbench.sweeps.validation import Params, param
 
 
 @dataclass
-class ToyParams:
-    value: float = 1.0
-    width: int = 3
-    sleep: float = 0.0
-    mode: str = "ok"
-
-    def __post_init__(self) -> None:
-        require(self.width >= 1, "params.width", f"must be >= 1, got {self.width}")
-        require(self.mode in ("ok", "diverge", "fail"), "params.mode",
-                f"got {self.mode!r}; allowed: ok, diverge, fail")
+class ToyParams(Params):
+    value: float = param(1.0, help="the value squared")
+    width: int = param(3, ge=1, help="rows per run")
+    sleep: float = param(0.0, ge=0, help="seconds to sleep first")
+    mode: str = param("ok", choices=("ok", "diverge", "fail"), help="what the run does")
+    sizes: list[int] = param([1], ge=1, help="a list, for grid tests")
 
 
 def run(params: ToyParams, ctx: RunContext) -> pd.DataFrame:
@@ -32,13 +29,14 @@ def run(params: ToyParams, ctx: RunContext) -> pd.DataFrame:
     if params.mode == "fail":
         raise RuntimeError("toy failure")
     noise = torch.randn(params.width, generator=torch.Generator().manual_seed(ctx.seed)).tolist()
-    return pd.DataFrame({"metric": "square", "value": [params.value**2 + n for n in noise],
+    return pd.DataFrame({"metric": "square", "value": [params.value**2 + 0.01 * n for n in noise],
                          "predicted": params.value**2, "step": list(range(params.width))})
 
 
-def _check(table: pd.DataFrame) -> Verdict:
-    rows = table[table["metric"] == "square"]
-    return Verdict("pass" if len(rows) else "fail", "v²", f"{len(rows)} rows")
+def _check(rows: pd.DataFrame) -> Verdict:
+    rows = rows[rows["metric"] == "square"]
+    gap = float((rows["value"] - rows["predicted"]).abs().max())
+    return Verdict("pass" if gap <= 0.1 else "fail", "v²", f"max gap {gap:.3g} over {len(rows)} rows")
 
 
 EXPERIMENT = Experiment(
@@ -46,8 +44,9 @@ EXPERIMENT = Experiment(
     description="harness test experiment",
     params=ToyParams,
     run=run,
-    claims=(Claim("toy.rows", "the toy experiment stores rows", "derived", _check),),
-    paper={"width": 5},
+    claims=(Claim("toy.rows", "the toy experiment stores v² per value", "derived", "consistency",
+                  Scope(cells=("p.value",)), Tolerance("≤ 0.1", "cut-off"), _check),),
     sweep={"value": "1,2,3"},
-    paper_sweep={"value": "4,5"},
+    tiny=Profile(overrides={"width": 2}, grid={"value": "1,2"}),
+    paper=Profile(overrides={"width": 5}, grid={"value": "4,5"}),
 )

@@ -1,0 +1,45 @@
+"""``attnbench describe NAME``: what a newcomer needs to run an experiment (its params, profiles, grids)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from attnbench.sweeps import registry
+from attnbench.sweeps.experiments.base import PROFILES
+from attnbench.sweeps.validation import describe as allowed
+
+
+def _quick_time(results: Path, name: str) -> str:
+    runs = results / name / "runs"
+    times = []
+    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if record.get("config", {}).get("profile") == "quick" and "wall_time_s" in record:
+            times.append(float(record["wall_time_s"]))
+    if not times:
+        return "not measured (no quick runs stored)"
+    return f"{sum(times):.0f} s of compute over {len(times)} stored runs ({max(times):.0f} s the longest)"
+
+
+def describe(name: str, results: Path) -> str:
+    """The text printed by ``attnbench describe``."""
+    experiment = registry.get(name)
+    lines = [f"{name}: {experiment.description}", "", "params (quick default; meaning; allowed values):"]
+    for spec in dataclasses.fields(experiment.params):
+        default = experiment.params_of("quick").__dict__[spec.name]
+        meaning = spec.metadata.get("help", "")
+        lines.append(f"  params.{spec.name} = {default!r}    {meaning}; allowed: {allowed(dict(spec.metadata))}")
+    lines.append("")
+    for profile in PROFILES:
+        declared = experiment.profile(profile)
+        grid = " ".join(f"params.{k}={v}" for k, v in experiment.grid(profile).items()) or "(one run)"
+        changes = ", ".join(f"{k}={v!r}" for k, v in declared.overrides.items()) or "none"
+        lines.append(f"profile {profile}: overrides {changes}; grid (-m): {grid}")
+    lines += ["", f"measured quick-profile time: {_quick_time(results, name)}", "",
+              f"claims: {len(experiment.claims)} (attnbench claims {name})"]
+    return "\n".join(lines)
