@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -313,11 +312,6 @@ def sigmoid_duplication(
         bound = max(bound, math.exp(logit_range) / (2 * n) * float((weights @ values.abs()).max()))
         row_sum_total += float(change.sum())
     return {"deviation": deviation, "bound": bound, "row_sum_change": row_sum_total / n}
-
-
-def log_log_slope(sizes: list[int], values: list[float]) -> float:
-    """Least-squares slope of log(values) against log(sizes)."""
-    return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
 
 
 # 5. Linear-attention pathologies (InLine, Han et al. 2024; MALA, Fan et al. 2025; notes §5, §6).

@@ -1,0 +1,68 @@
+"""What the Scan and Snap studies share: the Syn-Small data, its population description, and SGD training."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from attnbench.models.scan_snap import SGDConfig, YZTransformer, train
+from attnbench.sweeps.experiments.scan_snap.params import ScanSnapParams
+from attnbench.tasks.scan_snap import (
+    ScanSnapConfig,
+    common_tokens,
+    context_probs,
+    distinct_tokens,
+    label_of_class,
+    query_of_class,
+    sample,
+)
+from attnbench.theory import scan_snap as theory
+
+
+def syn_small(params: ScanSnapParams, seq_len: int, seed: int = 0) -> ScanSnapConfig:
+    """Syn-Small (Tian et al. 2023, Fig. 4): 2 queries × 1 class, 10 common and 10 distinct tokens each."""
+    return ScanSnapConfig(num_queries=2, classes_per_query=1, seq_len=seq_len, batch_size=params.batch_size, seed=seed)
+
+
+def classes_of(config: ScanSnapConfig) -> theory.Classes:
+    """The population description P(l|n), ψ(n), y(n) of ``config``."""
+    return theory.Classes(context_probs(config), query_of_class(config), label_of_class(config))
+
+
+def distinct_matrix(config: ScanSnapConfig) -> np.ndarray:
+    """The distinct tokens G_DT(n) of every class, (K, tokens per class)."""
+    return np.stack([distinct_tokens(config, n) for n in range(config.num_classes)])
+
+
+def train_sgd(
+    configs: list[ScanSnapConfig], sgd: SGDConfig, init: str, record_every: int, init_seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train one ensemble member per config (own data stream).
+
+    Returns (recorded steps, Z snapshots (S, R, M, M), losses (steps, R): the batch loss before each update).
+    """
+    generator = torch.Generator().manual_seed(init_seed)
+    model = YZTransformer(len(configs), configs[0].vocab_size, init=init, generator=generator)
+
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        batches = [sample(config, "train", step) for config in configs]
+        return torch.stack([b.inputs for b in batches]), torch.stack([b.targets for b in batches])
+
+    steps, snapshots, losses = [0], [model.Z.detach().numpy().copy()], []
+
+    def record(step: int, trained: YZTransformer, loss: torch.Tensor) -> None:
+        losses.append(loss.numpy().copy())
+        if step % record_every == 0 or step == sgd.steps:
+            steps.append(step)
+            snapshots.append(trained.Z.detach().numpy().copy())
+
+    train(model, batch, sgd, record)
+    return np.array(steps), np.stack(snapshots), np.stack(losses)
+
+
+def attention_summary(c: np.ndarray, config: ScanSnapConfig) -> dict[str, np.ndarray]:
+    """Common-token mass (averaged over classes) and class-0 attention on each of its distinct tokens."""
+    out = {"common_mass": c[..., common_tokens(config)].sum(-1).mean(-1)}
+    for rank, token in enumerate(distinct_tokens(config, 0)):
+        out[f"distinct_{rank}"] = c[..., 0, token]
+    return out
