@@ -1,0 +1,57 @@
+"""Nonlinear head (TF-as-SVM, SVM equivalence; official ``multi_token_converge`` notebook, notes A2 and A5).
+
+The head f = 1^T ReLU(V^T X^T s) with V Gaussian, ||V||_F = 1, fixed; W trained by normalised GD. Per
+accepted run and recorded step, 1 - corr of W(k) with the generalised SVM-eq W^fin + R W^dir (R fitted by
+least squares to the final iterate, as in the notebook), with its direction part W^dir alone, and with the
+single-token SVM at alpha = argmax s. The notebook's rejection rules: no label -1, some s in (1e-6, 1e-3],
+no s <= 1e-6, or an infeasible SVM; rejected runs are rows ``accepted = 0`` (the notebook draws new seeds
+until it has enough accepted runs).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from attnbench.models.svm_attention import attention_probs, attention_run_losses, correlation
+from attnbench.sweeps.experiments.att_svm.common import init_params, row, train
+from attnbench.sweeps.experiments.att_svm.params import AttSvmParams
+from attnbench.sweeps.experiments.base import RunContext
+from attnbench.tasks.token_selection import TokenSelectionConfig, sample_ensemble
+from attnbench.theory.att_svm import att_svm_scipy, svm_equivalent
+
+SECTION = "nonlinear"
+
+
+def unit_frobenius(x: torch.Tensor) -> torch.Tensor:
+    """x / ||x||_F over the last two axes."""
+    return x / x.flatten(-2).norm(dim=-1)[..., None, None]
+
+
+def nonlinear(p: AttSvmParams, ctx: RunContext) -> list[dict]:
+    """The rows of the nonlinear-head study (see the module docstring)."""
+    rows: list[dict] = []
+    gen = torch.Generator().manual_seed(ctx.seed)
+    for d in p.nonlinear_ds:
+        data = sample_ensemble(TokenSelectionConfig(p.nonlinear_n, p.nonlinear_T, d), "val", p.nonlinear_runs)
+        V = unit_frobenius(torch.randn(p.nonlinear_runs, d, d, generator=gen, dtype=torch.float64))
+        losses = attention_run_losses(data.X, data.z, data.Y, V=V)
+        traj = train(init_params("W", p.nonlinear_runs, d, gen), losses, p.nonlinear_steps, p.lr, 100, ctx)
+        Ws = traj.params["W"]
+        probs = attention_probs(data.X, Ws[-1], data.z)
+        for r in range(p.nonlinear_runs):
+            s = probs[r].numpy()
+            has_negative = bool((data.Y[r] < 0).any())  # the notebook redraws instances without a -1 label
+            accepted = has_negative and not ((s > 1e-6) & (s <= 1e-3)).any() and (s <= 1e-6).any()
+            X, z = data.X[r].numpy(), data.z[r].numpy()
+            eq = svm_equivalent(X, z, s, Ws[-1, r].numpy()) if accepted else None
+            single = att_svm_scipy(X, z, s.argmax(-1)) if accepted else None
+            accepted = accepted and hasattr(eq, "W_eq") and single.feasible
+            rows.append(row(SECTION, "accepted", accepted, p.nonlinear_steps, r, d=d))
+            if not accepted:
+                continue
+            rows.append(row(SECTION, "max_masked_prob", s[s < 1e-3].max(), p.nonlinear_steps, r, d=d))
+            for metric, target in (("one_minus_corr_eq", eq.W_eq), ("one_minus_corr_dir", eq.W_dir),
+                                   ("one_minus_corr_1token", single.require())):
+                gap = 1 - correlation(Ws[:, r], torch.from_numpy(target))
+                rows += [row(SECTION, metric, g, st, r, d=d) for st, g in zip(traj.steps, gap.tolist(), strict=True)]
+    return rows
