@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from attnbench.sweeps.experiments.softmax_regression import OneStepGD, SingleSoftmaxAttention, sensitivity
+from attnbench.sweeps.experiments.softmax_regression.models import OneStepGD, SingleSoftmaxAttention, sensitivity
 from attnbench.tasks.softmax_regression import SoftmaxRegressionConfig, oracle_query_prediction, sample
 from attnbench.theory.softmax_regression import (
     adversarial_data_shift_ratio,

@@ -1,58 +1,45 @@
-"""In-context linear regression: what one attention layer learns (He et al. 2025; Zhang, Frei & Bartlett 2023).
+"""In-context linear regression, the computing part (He et al. 2025; Zhang, Frei & Bartlett 2023).
 
 One run trains, as batched ensembles over seeds, a multi-head softmax layer for each head count and a
 linear self-attention layer, all at one training context length, then measures their risk at several
 test lengths beside the closed forms of `attnbench.theory.icl_linear`, and reads the learned circuits
-(ω_h, μ_h) against the solution manifold S_γ.
+(ω_h, μ_h) against the solution manifold S_γ (He et al. 2025, §3.2). This module never imports the
+claims or the figures, so editing them leaves the stored runs fresh.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
 from attnbench.models.icl_attention import LinearSelfAttentionICL, MultiHeadSoftmaxICL
-from attnbench.sweeps.experiments.base import Experiment, RunContext, require
-from attnbench.sweeps.experiments.icl_linear_claims import CLAIMS
-from attnbench.sweeps.experiments.icl_linear_figures import draw
+from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.training import make_optimizer, train_ensemble
+from attnbench.sweeps.validation import Params, param
 from attnbench.tasks import icl_linear as task
 from attnbench.theory import icl_linear as theory
 
 
 @dataclass
-class IclLinearParams:
-    dim: int = 5
-    train_length: int = 40
-    noise_var: float = 0.1
-    heads: list[int] = field(default_factory=lambda: [1, 2])
-    seeds: int = 3
-    steps: int = 4000
-    lr: float = 1e-3
-    batch_size: int = 256
-    lsa_steps: int = 2000
-    lsa_lr: float = 1e-2
-    test_lengths: list[int] = field(default_factory=lambda: [10, 20, 40, 80, 160, 320])
-    test_prompts: int = 16384
-    log_every: int = 100
+class IclLinearParams(Params):
+    """The quick profile's sizes; He et al. train d = 5, L = 40, σ² = 0.1, Adam 1e-3, batch 256 (notes A1)."""
 
-    def __post_init__(self) -> None:
-        require(self.dim >= 1, "params.dim", f"must be a positive integer, got {self.dim}")
-        require(self.train_length >= 1, "params.train_length", f"must be >= 1, got {self.train_length}")
-        require(self.noise_var >= 0, "params.noise_var", f"must be >= 0, got {self.noise_var}")
-        require(len(self.heads) > 0 and all(h >= 1 for h in self.heads), "params.heads",
-                f"must be a non-empty list of positive head counts, got {self.heads}")
-        require(self.seeds >= 1, "params.seeds", f"must be >= 1, got {self.seeds}")
-        require(self.steps >= 0 and self.lsa_steps >= 0, "params.steps", "step counts must be >= 0")
-        require(self.lr > 0 and self.lsa_lr > 0, "params.lr", "learning rates must be > 0")
-        require(self.batch_size >= 1, "params.batch_size", f"must be >= 1, got {self.batch_size}")
-        require(len(self.test_lengths) > 0 and all(n >= 1 for n in self.test_lengths), "params.test_lengths",
-                f"must be a non-empty list of lengths >= 1, got {self.test_lengths}")
-        require(self.test_prompts >= 1, "params.test_prompts", f"must be >= 1, got {self.test_prompts}")
-        require(self.log_every >= 1, "params.log_every", f"must be >= 1, got {self.log_every}")
+    dim: int = param(5, ge=1, help="covariate dimension d")
+    train_length: int = param(40, ge=1, help="training context length L")
+    noise_var: float = param(0.1, ge=0, help="label noise variance σ²")
+    heads: list[int] = param([1, 2], ge=1, help="head counts H of the softmax models")
+    seeds: int = param(3, ge=1, help="ensemble members (seeds) per model")
+    steps: int = param(4000, ge=0, help="Adam steps of each softmax model")
+    lr: float = param(1e-3, gt=0, help="Adam learning rate of the softmax models")
+    batch_size: int = param(256, ge=1, help="fresh prompts per training step")
+    lsa_steps: int = param(2000, ge=0, help="Adam steps of the linear self-attention model")
+    lsa_lr: float = param(1e-2, gt=0, help="Adam learning rate of the linear self-attention model")
+    test_lengths: list[int] = param([10, 20, 40, 80, 160, 320], ge=1, help="test context lengths L'")
+    test_prompts: int = param(16384, ge=1, help="shared test prompts per test length")
+    log_every: int = param(100, ge=1, help="steps between logged training losses")
 
 
 EVAL_CHUNK = 2048
@@ -171,6 +158,8 @@ def _bayes_ratio_rows(noise_var: float) -> list[dict]:
 
 
 def run(params: IclLinearParams, ctx: RunContext) -> pd.DataFrame:
+    """Train every softmax head count and the linear attention at ``params.train_length``; measure risks at
+    every test length, the learned circuits, the LSA preconditioner, the oracles and the Thm 1(3) ratio."""
     d, length, noise = params.dim, params.train_length, params.noise_var
     generator = torch.Generator().manual_seed(ctx.seed)
     test_sets = {n: _test_set(params, n) for n in sorted(set(params.test_lengths) | {length})}
@@ -202,15 +191,3 @@ def run(params: IclLinearParams, ctx: RunContext) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     table["train_length"] = length
     return table
-
-
-EXPERIMENT = Experiment(
-    name="icl_linear",
-    description="In-context linear regression: multi-head softmax vs debiased GD, linear attention vs ZFB",
-    params=IclLinearParams,
-    run=run,
-    claims=CLAIMS,
-    draw=draw,
-    paper={"seeds": 5, "steps": 500_000, "lsa_steps": 20_000, "test_prompts": 65536},
-    sweep={"train_length": "20,40,80"},
-)

@@ -1,0 +1,26 @@
+"""In-context linear regression: what one attention layer learns (He et al. 2025; Zhang, Frei & Bartlett 2023).
+
+`study` computes the runs, `checks` and `claims` judge them, `figures` draws them.
+"""
+
+from __future__ import annotations
+
+from attnbench.sweeps.experiments.base import Experiment, Profile
+from attnbench.sweeps.experiments.icl_linear.claims import CLAIMS
+from attnbench.sweeps.experiments.icl_linear.figures import draw
+from attnbench.sweeps.experiments.icl_linear.study import IclLinearParams, run
+
+EXPERIMENT = Experiment(
+    name="icl_linear",
+    description="In-context linear regression: multi-head softmax vs debiased GD, linear attention vs ZFB",
+    params=IclLinearParams,
+    run=run,
+    claims=CLAIMS,
+    draw=draw,
+    sweep={"train_length": "20,40,80"},
+    # Seconds on one core: 300 steps at a 10x larger learning rate reach ± heads but not the γ → 0 limit.
+    tiny=Profile(overrides={"seeds": 2, "steps": 300, "lr": 1e-2, "batch_size": 64, "lsa_steps": 300,
+                            "test_lengths": [10, 40], "test_prompts": 2048},
+                 grid={"train_length": "20"}),
+    paper=Profile(overrides={"seeds": 5, "steps": 500_000, "lsa_steps": 20_000, "test_prompts": 65536}),
+)
