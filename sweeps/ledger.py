@@ -116,7 +116,9 @@ def declared_values(grid: Mapping[str, str], key: str) -> list[str] | None:
 
 
 def _label(columns: Sequence[str], key: tuple[Any, ...]) -> str:
-    return ", ".join(f"{c.removeprefix('p.')}={v}" for c, v in zip(columns, key, strict=True))
+    """``train_length=20, seed=1`` (a column that does not apply to the cell, NaN, is left out)."""
+    return ", ".join(f"{c.removeprefix('p.')}={v}" for c, v in zip(columns, key, strict=True)
+                     if v not in ("NaN", "null"))
 
 
 def _cells(claim: Claim, rows: pd.DataFrame, grid: Mapping[str, str]) -> list[tuple[str, pd.DataFrame | None]]:

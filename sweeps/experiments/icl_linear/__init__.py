@@ -8,7 +8,21 @@ from __future__ import annotations
 from attnbench.sweeps.experiments.base import Experiment, Profile
 from attnbench.sweeps.experiments.icl_linear.claims import CLAIMS
 from attnbench.sweeps.experiments.icl_linear.figures import draw
-from attnbench.sweeps.experiments.icl_linear.study import IclLinearParams, run
+from attnbench.sweeps.experiments.icl_linear.study import EVAL_CHUNK, IclLinearParams, run
+
+FLOAT = 4  # bytes
+
+
+def estimate_bytes(params: IclLinearParams) -> float:
+    """The largest working set of a run, roughly: the per-head keys (members x prompts x heads x L x (d+1))
+    of the batched ensemble in training (kept for the backward pass, a few copies) or in evaluation (one
+    chunk at the longest test length), plus the shared test prompts of every length."""
+    heads, width = max(params.heads), params.dim + 1
+    train = 4 * params.seeds * params.batch_size * heads * (params.train_length + 1) * width * FLOAT
+    longest = max(params.test_lengths) + 1
+    evaluate = 2 * params.seeds * min(EVAL_CHUNK, params.test_prompts) * (heads + 1) * longest * width * FLOAT
+    prompts = sum(params.test_prompts * (n + 1) * (params.dim + 1) for n in params.test_lengths) * FLOAT
+    return max(train, evaluate) + prompts
 
 EXPERIMENT = Experiment(
     name="icl_linear",
@@ -23,4 +37,5 @@ EXPERIMENT = Experiment(
                             "test_lengths": [10, 40], "test_prompts": 2048},
                  grid={"train_length": "20"}),
     paper=Profile(overrides={"seeds": 5, "steps": 500_000, "lsa_steps": 20_000, "test_prompts": 65536}),
+    estimate_bytes=estimate_bytes,
 )
