@@ -86,24 +86,24 @@ def check_gain_bounds(rows: pd.DataFrame) -> Verdict:
                    f"{violation:.1e}", f"≤ {BOUND_TOLERANCE:g}")
 
 
+def _falls_with_ratio(rows: pd.DataFrame, name: str, what: str, digits: str) -> Verdict:
+    """Pass when metric ``name`` strictly decreases as η_Y/η_Z (``ratio``) grows."""
+    series = metric(rows, name).sort_values("ratio")
+    values = series["value"].to_numpy()
+    ok = bool(np.all(np.diff(values) < 0))
+    return Verdict("pass" if ok else "fail", f"{what} strictly decreasing in η_Y/η_Z",
+                   ", ".join(f"ν={r:g}: {v:{digits}}" for r, v in zip(series["ratio"], values, strict=True)),
+                   "strict decrease")
+
+
 def check_joint_gain(rows: pd.DataFrame) -> Verdict:
     """Thm 3 holds in the η_Y ≫ η_Z regime: the joint-ODE residual of Eqn 110 falls as η_Y/η_Z grows."""
-    joint = metric(rows, "identity_gap_joint").sort_values("ratio")
-    values = joint["value"].to_numpy()
-    ok = bool(np.all(np.diff(values) < 0))
-    return Verdict("pass" if ok else "fail", "residual strictly decreasing in η_Y/η_Z",
-                   ", ".join(f"ν={r:g}: {v:.3g}" for r, v in zip(joint["ratio"], values, strict=True)),
-                   "strict decrease")
+    return _falls_with_ratio(rows, "identity_gap_joint", "residual", ".3g")
 
 
 def check_reduced_ode(rows: pd.DataFrame) -> Verdict:
     """Lemma 4 + Thm 1: the reduced Z-only ODE approaches the joint ODE as η_Y/η_Z grows (one data set)."""
-    mismatch = metric(rows, "relative_mismatch").sort_values("ratio")
-    values = mismatch["value"].to_numpy()
-    ok = bool(np.all(np.diff(values) < 0))
-    return Verdict("pass" if ok else "fail", "relative mismatch strictly decreasing in η_Y/η_Z",
-                   ", ".join(f"ν={r:g}: {v:.3f}" for r, v in zip(mismatch["ratio"], values, strict=True)),
-                   "strict decrease")
+    return _falls_with_ratio(rows, "relative_mismatch", "relative mismatch", ".3f")
 
 
 ODE_EXACT = Tolerance("exact", "derived", "the theorem's statement is an exact ordering or sign along the "
