@@ -10,10 +10,11 @@ the test split, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -87,22 +88,6 @@ def token_accuracy(model: nn.Module, batches: Sequence[Batch]) -> float:
     return correct / sum(int(b.loss_mask.sum()) for b in batches)
 
 
-def distinct_seeds(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """``rows`` without repeats of one measurement: the same cell (``keys``), seed, lr and value stored by two
-    runs (e.g. a plain run beside the jobs of a sweep that covers the same cells) counts once."""
-    subset = [c for c in (*keys, "metric", "seed", "lr", "value") if c in rows.columns]
-    return rows.drop_duplicates(subset=subset)
-
-
-def seed_summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per group of ``keys``: the seed mean of ``value``, its seed standard deviation (0 for a single seed),
-    the standard error of the mean sem = std/√n, and the number of seeds n."""
-    out = rows.groupby(keys)["value"].agg(mean="mean", std="std", n="count").reset_index()
-    out["std"] = out["std"].fillna(0.0)
-    out["sem"] = out["std"] / np.sqrt(out["n"])
-    return out
-
-
 @dataclass(frozen=True)
 class Selected:
     """Outcome of a learning-rate search: the chosen lr, its trained members, and every validation row."""
@@ -113,12 +98,13 @@ class Selected:
 
 
 def select_learning_rate(factory: Callable[[], nn.Module], seeds: Sequence[int], sample: Sampler,
-                         lrs: Sequence[float], *, steps: int, val_batches: Sequence[Batch],
-                         device: torch.device, progress: bool, desc: str) -> Selected | None:
+                         lrs: Sequence[float], *, steps: int, val_batches: Sequence[Batch], cell: Mapping[str, Any],
+                         device: torch.device, progress: bool, desc: str) -> Selected:
     """Train the seed ensemble at each lr; keep the lr with the best mean validation accuracy.
 
-    Returns ``None`` when every lr diverged. The rows hold ``val_accuracy`` per (lr, seed) and a
-    ``diverged`` flag (value = step) for lrs whose loss stopped being finite.
+    The rows, each tagged with ``cell``, hold ``val_accuracy`` per (lr, seed) and, for every lr whose loss
+    stopped being finite, a ``diverged`` row (value = that step). When every lr diverged it raises `Diverged`
+    at the earliest such step, carrying those rows.
     """
     best: tuple[float, float, list[nn.Module]] | None = None
     rows: list[dict] = []
@@ -128,14 +114,28 @@ def select_learning_rate(factory: Callable[[], nn.Module], seeds: Sequence[int],
             train_members(members, seeds, sample, steps=steps, lr=lr, device=device, progress=progress,
                           desc=f"{desc} lr={lr:g}")
         except Diverged as error:
-            rows.append({"metric": "diverged", "value": float(error.step), "lr": lr})
+            rows.append({"metric": "diverged", "value": float(error.step), "lr": lr, **cell})
             continue
         accuracies = [token_accuracy(m, val_batches) for m in members]
-        rows += [{"metric": "val_accuracy", "value": a, "lr": lr, "seed": s}
+        rows += [{"metric": "val_accuracy", "value": a, "lr": lr, "seed": s, **cell}
                  for s, a in zip(seeds, accuracies, strict=True)]
         mean = sum(accuracies) / len(accuracies)
         if best is None or mean > best[0]:
             best = (mean, lr, members)
     if best is None:
-        return None
+        raise Diverged(int(min(row["value"] for row in rows)), f"{desc}: every lr of {list(lrs)} diverged",
+                       rows=pd.DataFrame(rows))
     return Selected(lr=best[1], members=best[2], rows=rows)
+
+
+@contextmanager
+def rows_kept_on_divergence(rows: list[dict], finish: Callable[[list[dict]], pd.DataFrame]) -> Iterator[None]:
+    """Re-raise a `Diverged` from the block with every row measured so far (``rows`` plus the error's own),
+    passed through ``finish`` as the run would have returned them, so the store keeps them beside the
+    ``diverged`` status."""
+    try:
+        yield
+    except Diverged as error:
+        own = error.rows.to_dict("records") if error.rows is not None else []
+        error.rows = finish(rows + own)
+        raise

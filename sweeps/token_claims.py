@@ -1,0 +1,91 @@
+"""Seed summaries and statistical comparisons shared by the MQAR and state-tracking claims and figures.
+
+Presentation code (not part of the runs' code fingerprint, `attnbench.sweeps.fingerprint`): editing a claim's
+statistics never makes a stored run stale. Every comparison is Welch's two-sample t-test over seeds
+(``scipy.stats.ttest_ind(equal_var=False)``), at the suite's false-failure rate
+(`attnbench.sweeps.experiments.base.FALSE_FAILURE_RATE`), Bonferroni-split over the comparisons of one cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from attnbench.sweeps.experiments.base import FALSE_FAILURE_RATE
+
+# The "learns" / "solves" gate on a seed-mean accuracy: an arbitrary cut-off (basis ``cut-off``, flagged).
+GATE = 0.9
+ROUND_OFF = 1e-12  # a standard error below this is seeds that agree exactly (t-tests lose all precision)
+Alternative = Literal["two-sided", "less", "greater"]
+
+
+def distinct_seeds(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``rows`` without repeats of one measurement: the same cell (``keys``), seed, lr and value stored by two
+    runs (e.g. a plain run beside the jobs of a sweep that covers the same cells) counts once."""
+    subset = [c for c in (*keys, "metric", "seed", "lr", "value") if c in rows.columns]
+    return rows.drop_duplicates(subset=subset)
+
+
+def seed_summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of ``keys``: the seed mean of ``value``, its seed standard deviation (0 for a single seed),
+    the standard error of the mean sem = std/√n, and the number of seeds n."""
+    out = rows.groupby(keys)["value"].agg(mean="mean", std="std", n="count").reset_index()
+    out["std"] = out["std"].fillna(0.0)
+    out["sem"] = out["std"] / np.sqrt(out["n"])
+    return out
+
+
+def accuracies(rows: pd.DataFrame, metric: str, keys: list[str]) -> pd.DataFrame:
+    """The per-seed values of ``metric``, one measurement per (``keys``, seed)."""
+    return distinct_seeds(rows[rows["metric"] == metric], keys)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Welch's t-test of mean(a) − mean(b) over seeds.
+
+    ``significant``: the test rejects at ``level`` (``alternative`` as in scipy: ``less`` = a below b).
+    ``detectable``: the smallest difference of means that would be significant at this level with the
+    measured spreads and seed counts (the critical t times the standard error of the difference).
+    """
+
+    difference: float
+    pvalue: float
+    level: float
+    detectable: float
+
+    @property
+    def significant(self) -> bool:
+        return self.pvalue < self.level
+
+
+def compare(a: Sequence[float], b: Sequence[float], alternative: Alternative, comparisons: int = 1) -> Comparison:
+    """Welch's t-test of ``a`` against ``b`` at `FALSE_FAILURE_RATE` / ``comparisons`` (Bonferroni).
+
+    When both samples have no spread (seeds that agree, up to round-off) the difference is exact: it is
+    significant exactly when it is non-zero in the tested direction.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if min(len(a), len(b)) < 2:
+        raise ValueError(f"a t-test needs at least 2 seeds per side, got {len(a)} and {len(b)}")
+    level = FALSE_FAILURE_RATE / comparisons
+    difference = float(a.mean() - b.mean())
+    se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+    if se <= ROUND_OFF:
+        toward = {"two-sided": abs(difference) > ROUND_OFF, "less": difference < -ROUND_OFF,
+                  "greater": difference > ROUND_OFF}[alternative]
+        return Comparison(difference, 0.0 if toward else 1.0, level, 0.0)
+    result = stats.ttest_ind(a, b, equal_var=False, alternative=alternative)
+    tail = level / 2 if alternative == "two-sided" else level
+    return Comparison(difference, float(result.pvalue), level, float(stats.t.ppf(1 - tail, result.df) * se))
+
+
+def shown(comparison: Comparison) -> str:
+    """A comparison as text: the difference, its p-value and the smallest detectable difference."""
+    return (f"Δ {comparison.difference:+.3f} (p={comparison.pvalue:.2g}, level {comparison.level:.2g}, "
+            f"detectable |Δ| ≥ {comparison.detectable:.3f})")
