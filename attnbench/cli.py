@@ -46,7 +46,7 @@ def _family(name: str | None) -> str | None:
 
 
 def _figures(argv: list[str]) -> int:
-    from attnbench.sweeps.figures import rebuild
+    from attnbench.sweeps.figures import DrawError, rebuild
 
     parser = argparse.ArgumentParser(prog="attnbench figures",
                                      description="Rebuild every figure and CLAIMS.md from the stored runs.")
@@ -55,7 +55,12 @@ def _figures(argv: list[str]) -> int:
     parser.add_argument("--readme", default=None, type=Path,
                         help="a README whose claims section (between its markers) is replaced by the ledger")
     args = parser.parse_args(argv)
-    for path in rebuild(_results_folder(args.results), _family(args.only), args.readme):
+    try:
+        paths = rebuild(_results_folder(args.results), _family(args.only), args.readme)
+    except DrawError as error:
+        print(f"attnbench: {error}", file=sys.stderr)
+        return 1
+    for path in paths:
         print(path)
     return 0
 

@@ -27,9 +27,15 @@ def update_readme(readme: Path, text: str) -> bool:
     return True
 
 
+class DrawError(RuntimeError):
+    """Some experiments' figures could not be drawn; the ledger was written all the same."""
+
+
 def rebuild(results_dir: Path, only: str | None = None, readme: Path | None = None) -> list[Path]:
-    """Redraw each experiment's figures from its stored runs, and rewrite the ledger."""
+    """Redraw each experiment's figures from its stored runs, and rewrite the ledger (always, for every
+    experiment: a figure that fails to draw is reported, by `DrawError` at the end, never a missing ledger)."""
     written: list[Path] = []
+    failed: list[str] = []
     for name, experiment in registry.experiments().items():
         if (only is not None and name != only) or experiment.draw is None:
             continue
@@ -38,11 +44,16 @@ def rebuild(results_dir: Path, only: str | None = None, readme: Path | None = No
             log.error("%s: figures not drawn, the store has bad files: %s", name, "; ".join(view.errors))
             continue
         ok = view.rows[view.rows["status"] == "ok"]
-        if not ok.empty:
-            written += experiment.draw(ok, results_dir / name)
+        try:
+            written += experiment.draw(ok, results_dir / name) if not ok.empty else []
+        except Exception as error:  # one experiment's figure never stops the others, nor the ledger
+            log.error("%s: drawing the figures raised %s: %s", name, type(error).__name__, error)
+            failed.append(f"{name} ({type(error).__name__}: {error})")
     path = results_dir / "CLAIMS.md"
     markdown = render_markdown(ledger(results_dir))
     atomic_write(path, markdown)
     if readme is not None and update_readme(readme, markdown):
         written.append(readme)
+    if failed:
+        raise DrawError(f"figures not drawn for {', '.join(failed)}; {path} was written")
     return [*written, path]

@@ -71,7 +71,7 @@ def atomic_write(path: Path, data: bytes | str) -> None:
 def parquet_bytes(rows: pd.DataFrame) -> bytes:
     """A run's rows as parquet (object columns that mix text and numbers are stored as text)."""
     rows = rows.reset_index(drop=True).copy()
-    for column in rows.select_dtypes(include="object").columns:
+    for column in [c for c in rows.columns if pd.api.types.is_object_dtype(rows[c])]:
         kinds = {type(v) for v in rows[column] if not (isinstance(v, float) and pd.isna(v)) and v is not None}
         if len(kinds) > 1 or (kinds and not kinds <= {str, bool}):
             rows[column] = rows[column].map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v))

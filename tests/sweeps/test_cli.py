@@ -229,3 +229,13 @@ def test_figures_copy_the_ledger_into_the_readme_markers(capsys, tmp_path):
     text = readme.read_text()
     assert text.startswith("intro\n<!-- claims:start -->\n**") and text.endswith("<!-- claims:end -->\noutro\n")
     assert "\nold\n" not in text and "`toy.rows`" in text
+
+
+def test_a_figure_that_cannot_be_drawn_never_stops_the_ledger(capsys, tmp_path):
+    """D10: a valid store built with params.heads=[1] (icl_linear's figures need no 2-head rows either)."""
+    assert _cli(capsys, "experiment=icl_linear", "profile=tiny", "params.heads=[1]", f"results_dir={tmp_path}",
+                "progress=false")[0] == 0
+    code, output = _cli(capsys, "figures", "--results", str(tmp_path))
+    ledger = (tmp_path / "CLAIMS.md").read_text()
+    assert "### icl_linear" in ledger and "### scan_snap" in ledger
+    assert code == 0 or "figures not drawn for" in output
