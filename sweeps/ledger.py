@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,11 +228,13 @@ def evaluate_experiment(experiment: Experiment, results_dir: Path, profile: str 
     return [evaluate(claim, view, experiment.grid(profile)) for claim in experiment.claims]
 
 
-def ledger(results_dir: Path, family: str | None = None, profile: str = "quick") -> Ledger:
-    """Every claim of every experiment (or of one family), evaluated on the stored runs of ``profile``."""
+def ledger(results_dir: Path, family: str | None = None, profile: str = "quick",
+           leave_out: Collection[str] = ()) -> Ledger:
+    """Every claim of every experiment (or of one family; none of ``leave_out``), evaluated on the stored runs
+    of ``profile``."""
     results: list[ClaimResult] = []
     for name, experiment in registry.experiments().items():
-        if family is None or name == family:
+        if (family is None or name == family) and name not in leave_out:
             results += evaluate_experiment(experiment, results_dir, profile)
     return Ledger(tuple(results), profile, Counter((r.claim.kind, r.verdict) for r in results))
 
