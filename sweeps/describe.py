@@ -26,14 +26,23 @@ def _quick_time(results: Path, name: str) -> str:
     return f"{sum(times):.0f} s of compute over {len(times)} stored runs ({max(times):.0f} s the longest)"
 
 
+def _fields(params: object, prefix: str) -> list[str]:
+    """One line per field of ``params`` (a section's fields under its own heading)."""
+    lines = []
+    for spec in dataclasses.fields(params):
+        value, meaning = getattr(params, spec.name), spec.metadata.get("help", "")
+        if spec.metadata.get("section"):
+            lines += [f"  [{prefix}.{spec.name}] {meaning}", *_fields(value, f"{prefix}.{spec.name}")]
+        else:
+            lines.append(f"  {prefix}.{spec.name} = {value!r}    {meaning}; allowed: {allowed(dict(spec.metadata))}")
+    return lines
+
+
 def describe(name: str, results: Path) -> str:
     """The text printed by ``attnbench describe``."""
     experiment = registry.get(name)
     lines = [f"{name}: {experiment.description}", "", "params (quick default; meaning; allowed values):"]
-    for spec in dataclasses.fields(experiment.params):
-        default = experiment.params_of("quick").__dict__[spec.name]
-        meaning = spec.metadata.get("help", "")
-        lines.append(f"  params.{spec.name} = {default!r}    {meaning}; allowed: {allowed(dict(spec.metadata))}")
+    lines += _fields(experiment.params_of("quick"), "params")
     lines.append("")
     for profile in PROFILES:
         declared = experiment.profile(profile)

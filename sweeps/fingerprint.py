@@ -79,6 +79,7 @@ def module_sources(module: str) -> tuple[tuple[str, str], ...]:
 def fingerprint(experiment: Experiment) -> str:
     """A short hash of the source of the modules that compute ``experiment``'s runs."""
     digest = hashlib.sha256()
-    for name, source in module_sources(experiment.run.__module__):
+    sources = dict(item for module in experiment.computing_modules() for item in module_sources(module))
+    for name, source in sorted(sources.items()):
         digest.update(name.encode() + b"\0" + source.encode() + b"\0")
     return digest.hexdigest()[:16]

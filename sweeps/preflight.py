@@ -95,9 +95,14 @@ def writable(results_dir: str) -> str | None:
     return None
 
 
-def _added_keys(cfg: DictConfig, experiment: Any) -> list[str]:
-    declared = {f.name for f in dataclasses.fields(experiment.params)}
-    return sorted(set(cfg.params.keys()) - declared)
+def _added_keys(node: DictConfig, params: type, prefix: str = "params") -> list[tuple[str, str]]:
+    """(key, allowed keys) of every key in ``node`` that ``params`` (or one of its sections) does not declare."""
+    fields = {f.name: f for f in dataclasses.fields(params)}
+    added = [(f"{prefix}.{k}", ", ".join(fields)) for k in node.keys() if k not in fields]
+    for name, spec in fields.items():
+        if spec.metadata.get("section") and isinstance(node.get(name), DictConfig):
+            added += _added_keys(node[name], spec.default_factory, f"{prefix}.{name}")  # type: ignore[arg-type]
+    return added
 
 
 def _first_problem(overrides: list[str], multirun: bool) -> str | None:
@@ -148,10 +153,9 @@ def _point_problem(base: DictConfig, experiment: Any, point: dict[str, Any], pla
     try:
         for key, value in point.items():
             OmegaConf.update(cfg, key.lstrip("+"), value, merge=False)
-        added = _added_keys(cfg, experiment)
+        added = _added_keys(cfg.params, experiment.params)
         if added:
-            allowed = ", ".join(f.name for f in dataclasses.fields(experiment.params))
-            return f"unknown key 'params.{added[0]}'. Allowed keys here: {allowed}"
+            return f"unknown key '{added[0][0]}'. Allowed keys here: {added[0][1]}"
         params = validate(cfg)
     except ConfigError as error:
         return str(error)

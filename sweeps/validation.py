@@ -10,13 +10,27 @@ element, and the list must not be empty::
         steps: int = param(4000, ge=1, help="optimiser steps")
         widths: list[int] = param([32, 64], ge=1, help="model widths")
         optimizer: str = param("adam", choices=("adam", "sgd"), help="the optimiser")
+
+A family with several studies nests one `SectionParams` per study with `section` and lists the studies a
+run computes in ``sections`` (ARCHITECTURE.md, "Sections")::
+
+    @dataclass
+    class SnapParams(SectionParams):
+        lr_ys: list[float] = param([0.5, 1.0], gt=0, help="η_Y of the peak-time study")
+
+    @dataclass
+    class ScanSnapParams(Params):
+        sections: list[str] = param(["snap"], choices=("snap",), help="the studies this run computes")
+        snap: SnapParams = section(SnapParams, help="the snap study")
+
+On the command line: ``params.snap.lr_ys=[1,2]``; in the table: ``p.snap.lr_ys``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from attnbench.sweeps.experiments.base import ConfigError, require
@@ -61,13 +75,22 @@ def _check_value(key: str, value: Any, metadata: dict[str, Any]) -> None:
         require(metadata.get(name) is None or ok, key, f"got {value!r}; allowed: {allowed}")
 
 
+def section(params: type, *, help: str) -> Any:  # noqa: A002
+    """A field holding one study's nested params (a `SectionParams` subclass)."""
+    return dataclasses.field(default_factory=params, metadata={"help": help, "section": True})
+
+
 def check_fields(obj: Any, prefix: str = "params") -> None:
-    """Check every field of dataclass ``obj`` against its declared constraints."""
+    """Check every field of dataclass ``obj`` against its declared constraints (nested sections too, then
+    their own ``check()``), naming each key by its full path (``params.snap.lr_ys``)."""
     for spec in dataclasses.fields(obj):
         if "help" not in spec.metadata:
             continue
         key, value = f"{prefix}.{spec.name}", getattr(obj, spec.name)
-        if isinstance(value, list | tuple):
+        if spec.metadata.get("section"):
+            check_fields(value, key)
+            value.check()
+        elif isinstance(value, list | tuple):
             require(len(value) > 0, key, f"must be a non-empty list; allowed elements: {describe(spec.metadata)}")
             for item in value:
                 _check_value(key, item, dict(spec.metadata))
@@ -76,12 +99,47 @@ def check_fields(obj: Any, prefix: str = "params") -> None:
 
 
 @dataclasses.dataclass
-class Params:
+class SectionParams:
+    """Base of one study's nested params: checked by the experiment's `Params`, under its full key."""
+
+    def check(self) -> None:
+        """Constraints between fields (raise `ConfigError` through `require`); none by default."""
+
+
+@dataclasses.dataclass
+class Params(SectionParams):
     """Base of every experiment's params: validates the declared constraints, then ``check()``."""
 
     def __post_init__(self) -> None:
         check_fields(self)
         self.check()
 
-    def check(self) -> None:
-        """Constraints between fields (raise `ConfigError` through `require`); none by default."""
+
+def build(params: type, overrides: Mapping[str, Any]) -> Any:
+    """``params`` with its defaults changed by ``overrides``: nested mappings (``{"snap": {"lr_z": 1.0}}``) or
+    dotted keys (``{"snap.lr_z": 1.0}``) change one section's fields; validated once, at the end."""
+    nested: dict[str, Any] = {}
+    for key, value in overrides.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        elif isinstance(value, Mapping) and head in nested:
+            nested[head].update(value)
+        else:
+            nested[head] = value
+    names = {f.name: f for f in dataclasses.fields(params)}
+    values = {}
+    for key, value in nested.items():
+        require(key in names, f"params.{key}", f"unknown key; allowed: {', '.join(names)}")
+        if names[key].metadata.get("section") and isinstance(value, Mapping):
+            section_type = names[key].default_factory  # type: ignore[misc]
+            value = dataclasses.replace(section_type(), **_known(section_type, value, f"params.{key}"))
+        values[key] = value
+    return params(**values)
+
+
+def _known(params: type, overrides: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    names = [f.name for f in dataclasses.fields(params)]
+    for key in overrides:
+        require(key in names, f"{prefix}.{key}", f"unknown key; allowed: {', '.join(names)}")
+    return dict(overrides)

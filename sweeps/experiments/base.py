@@ -169,6 +169,27 @@ class RunContext:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One study of a family that runs several (ARCHITECTURE.md, "Sections"): its ``run`` receives only its own
+    nested params (``params.<name>``, a `SectionParams`) and returns its rows; `run_sections` tags them with a
+    ``section`` column, and the study's claims scope on it (``where={"section": (name,)}``)."""
+
+    name: str
+    run: Callable[[Any, RunContext], pd.DataFrame]
+    description: str = ""
+
+
+def run_sections(sections: Sequence[Section], params: Any, ctx: RunContext) -> pd.DataFrame:
+    """The rows of every section that ``params.sections`` selects, each run on its own nested params."""
+    frames = []
+    for study in sections:
+        if study.name in params.sections:
+            rows = study.run(getattr(params, study.name), ctx)
+            frames.append(rows.assign(section=study.name))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(TABLE_COLUMNS))
+
+
+@dataclass(frozen=True)
 class Profile:
     """A profile's field overrides of the params defaults and its grid (None: the quick grid)."""
 
@@ -189,6 +210,7 @@ class Experiment:
     - ``sweep``: the quick profile's grid (``hydra.sweeper.params`` style: key -> "a,b,c").
     - ``tiny`` / ``paper``: the other profiles (`Profile`): seconds for the claim tests, the papers' sizes.
     - ``estimate_bytes(params)``: the memory a run needs, roughly; a run that cannot fit is refused up front.
+    - ``sections``: the studies of a family that runs several (`Section`); ``run`` then calls `run_sections`.
     """
 
     name: str
@@ -201,6 +223,11 @@ class Experiment:
     tiny: Profile = field(default_factory=Profile)
     paper: Profile = field(default_factory=Profile)
     estimate_bytes: Callable[[Any], float] | None = None
+    sections: Sequence[Section] = ()
+
+    def computing_modules(self) -> list[str]:
+        """The modules whose source (and imports) compute this experiment's runs: ``run``'s and each section's."""
+        return sorted({self.run.__module__, *(study.run.__module__ for study in self.sections)})
 
     def __post_init__(self) -> None:
         for claim in self.claims:
@@ -221,8 +248,15 @@ class Experiment:
         return self.sweep if grid is None else grid
 
     def params_of(self, profile: str, **overrides: Any) -> Any:
-        """The params dataclass of ``profile`` (its defaults plus the profile's overrides and ``overrides``)."""
-        return self.params(**{**self.profile(profile).overrides, **overrides})
+        """The params dataclass of ``profile`` (its defaults plus the profile's overrides and ``overrides``;
+        a section's fields as nested mappings or dotted keys, ``snap={"lr_z": 1.0}`` or ``**{"snap.lr_z": 1.0}``)."""
+        from attnbench.sweeps.validation import build
+
+        merged = {**self.profile(profile).overrides}
+        for key, value in overrides.items():
+            merged[key] = {**merged[key], **value} if isinstance(value, Mapping) and isinstance(
+                merged.get(key), Mapping) else value
+        return build(self.params, merged)
 
 
 def mean_spread(values: Sequence[float], digits: int = 4) -> str:
