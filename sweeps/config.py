@@ -10,6 +10,7 @@ types; building the params dataclass then runs its declared constraints (`attnbe
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from attnbench.sweeps import registry
 from attnbench.sweeps.experiments.base import PROFILES, ConfigError, require
 
+log = logging.getLogger("attnbench")
 RESULTS_DIRS = {"tiny": "results/tiny", "quick": "results", "paper": "results/paper"}
 
 
@@ -74,11 +76,15 @@ def register_configs() -> None:
         store.store(group="profile", name=profile, node={"profile": profile, "results_dir": RESULTS_DIRS[profile]},
                     package="_global_")
     for name, experiment in registry.experiments().items():
-        for profile in PROFILES:
+        try:  # an experiment whose declared profile is invalid is reported and left out, never fatal to the rest
+            nodes = {profile: experiment.params_of(profile) for profile in PROFILES}
+        except ConfigError as error:
+            log.warning("experiment %r left out: its declared profile is invalid: %s", name, error)
+            continue
+        for profile, params in nodes.items():
             sweep = {f"params.{key}": value for key, value in experiment.grid(profile).items()}
             store.store(group="params", name=f"{name}_{profile}",
-                        node={"params": experiment.params_of(profile), "hydra": {"sweeper": {"params": sweep}}},
-                        package="_global_")
+                        node={"params": params, "hydra": {"sweeper": {"params": sweep}}}, package="_global_")
         store.store(group="experiment", name=name, node={"experiment": name}, package="_global_")
 
 

@@ -4,17 +4,16 @@ of the tiny table carries its section, every figure a claim links is drawn, and 
 from __future__ import annotations
 
 import pytest
+import torch
 from claim_testing import tiny_view
 
-from attnbench.sweeps.experiments.base import ConfigError
+from attnbench.sweeps.experiments.base import ConfigError, RunContext
 from attnbench.sweeps.experiments.identities import EXPERIMENT
-from attnbench.sweeps.experiments.identities.params import IdentitiesParams
-
-SECTIONS = {"regression", "monoid", "chunk", "sigmoid", "pathology", "gradient", "hedgehog", "ssm"}
+from attnbench.sweeps.experiments.identities.params import STUDIES
 
 
 def test_every_row_has_its_section():
-    assert set(tiny_view("identities").rows["section"]) == SECTIONS
+    assert set(tiny_view("identities").rows["section"]) == set(STUDIES) == {s.name for s in EXPERIMENT.sections}
 
 
 def test_every_linked_figure_is_drawn(tmp_path):
@@ -23,14 +22,27 @@ def test_every_linked_figure_is_drawn(tmp_path):
 
 
 def test_the_slope_claim_reads_the_runs_own_min_length():
-    """The 1/n claim fits the n ≥ slope_min_length of the stored run, not the class default."""
+    """The 1/n claim fits the n ≥ params.sigmoid.slope_min_length of the stored run, not the class default."""
     rows = tiny_view("identities").rows
     claim = next(c for c in EXPERIMENT.claims if c.id == "identities.sigmoid_duplication_one_over_n")
     scoped = claim.scope.select(rows)
-    assert "n ≥ 1024" in claim.check(scoped.assign(**{"p.slope_min_length": 1024})).measured
+    assert "n ≥ 1024" in claim.check(scoped.assign(**{"p.sigmoid.slope_min_length": 1024})).measured
 
 
-@pytest.mark.parametrize(("key", "value"), [("decays", [1.5]), ("sigmoid_lengths", [16, 32]), ("seeds", 0)])
-def test_params_reject_bad_values(key, value):
-    with pytest.raises(ConfigError, match=key if key != "sigmoid_lengths" else "slope_min_length"):
-        IdentitiesParams(**{key: value})
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("chunk.decays", [1.5], "params.chunk.decays"),
+    ("sigmoid.lengths", [16, 32], "params.sigmoid.slope_min_length"),
+    ("regression.seeds", 0, "params.regression.seeds"),
+    ("sections", ["nope"], "params.sections"),
+])
+def test_params_reject_bad_values(key, value, named):
+    with pytest.raises(ConfigError, match=named):
+        EXPERIMENT.params_of("quick", **{key: value})
+
+
+def test_a_run_computes_only_the_selected_sections():
+    params = EXPERIMENT.params_of("tiny", sections=["ssm", "hedgehog"], ssm={"seeds": 2})
+    rows = EXPERIMENT.run(params, RunContext(seed=0, device=torch.device("cpu"), progress=False, log=lambda _: None))
+    assert set(rows["section"]) == {"ssm", "hedgehog"}
+    assert sorted(rows.loc[rows["section"] == "ssm", "seed"].unique()) == [0, 1]
+    assert set(rows.loc[rows["section"] == "hedgehog", "seed"]) == {0}

@@ -31,8 +31,9 @@ def check_sigmoid_bound(rows: pd.DataFrame) -> Verdict:
 
 def check_one_over_n(rows: pd.DataFrame) -> Verdict:
     """The duplication row-sum change shrinks like 1/n: the least-squares slope of ln(change) on ln n over the
-    run's n ≥ slope_min_length (every seed) is consistent, at level 0.01 two-sided, with [−1, −1 + c/n_min]."""
-    min_length = int(rows["p.slope_min_length"].iloc[0])
+    run's n ≥ params.sigmoid.slope_min_length (every seed) is consistent, at level 0.01 two-sided, with
+    [−1, −1 + c/n_min]."""
+    min_length = int(rows["p.sigmoid.slope_min_length"].iloc[0])
     fit_rows = rows[rows["size"] >= min_length]
     fit = stats.linregress(fit_rows["size"].astype(float).map(math.log), fit_rows["value"].map(math.log))
     bias = SLOPE_BIAS_CONSTANT / min_length

@@ -1,7 +1,8 @@
 """Random-feature attention (Fu, Guo, Bai & Mei, NeurIPS 2023, arXiv 2307.11353): what one layer learns.
 
-`params` (the sizes), `studies` (the five studies and the run: the computing part), `claims` and `figures`
-(presentation, never imported by the computing part, so editing them leaves the stored runs current).
+`params` (one nested section per study), `studies` (the five studies, their `SECTIONS` and the run: the
+computing part), `claims` and `figures` (presentation, never imported by the computing part, so editing them
+leaves the stored runs current).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from attnbench.sweeps.experiments.base import Experiment, Profile
 from attnbench.sweeps.experiments.rf_attention.claims import CLAIMS
 from attnbench.sweeps.experiments.rf_attention.figures import draw
 from attnbench.sweeps.experiments.rf_attention.params import RFAttentionParams
-from attnbench.sweeps.experiments.rf_attention.studies import run
+from attnbench.sweeps.experiments.rf_attention.studies import SECTIONS, run
 
 EXPERIMENT = Experiment(
     name="rf_attention",
@@ -19,10 +20,19 @@ EXPERIMENT = Experiment(
     run=run,
     claims=CLAIMS,
     draw=draw,
-    tiny=Profile(overrides={"heads_grid": [10, 40, 160, 480], "train_size": 200, "test_size": 200,
-                            "samples_grid": [50, 100, 200], "mean_grid": [0.0, 2.0, 8.0], "mean_heads": 40,
-                            "keys_grid": [2, 10], "keys_heads": 40, "ridge_grid": [1e-4, 1e-2], "permutations": 3}),
-    paper=Profile(overrides={"heads_grid": [40, 160, 640, 1280, 2560, 5120], "train_size": 2000,
-                             "samples_grid": [250, 500, 1000, 2000, 4000], "samples_heads": 1000, "test_size": 2000,
-                             "seeds": 5, "keys_grid": [2, 5, 10, 20, 40], "keys_heads": 500, "mean_heads": 500}),
+    tiny=Profile(overrides={"heads": {"grid": [10, 40, 160, 480], "train_size": 200, "test_size": 200},
+                            "samples": {"grid": [50, 100, 200], "test_size": 200},
+                            "permutation": {"test_size": 200, "permutations": 3},
+                            "mean": {"grid": [0.0, 2.0, 8.0], "heads": 40, "train_size": 200, "test_size": 200},
+                            "keys": {"grid": [2, 10], "heads": 40, "ridges": [1e-4, 1e-2], "train_size": 200,
+                                     "test_size": 200}}),
+    paper=Profile(overrides={"heads": {"grid": [40, 160, 640, 1280, 2560, 5120], "train_size": 2000,
+                                       "test_size": 2000, "seeds": 5},
+                             "samples": {"grid": [250, 500, 1000, 2000, 4000], "heads": 1000, "test_size": 2000,
+                                         "seeds": 5},
+                             "permutation": {"heads": 1000, "test_size": 2000, "seeds": 5},
+                             "mean": {"heads": 500, "train_size": 2000, "test_size": 2000, "seeds": 5},
+                             "keys": {"grid": [2, 5, 10, 20, 40], "heads": 500, "train_size": 2000,
+                                      "test_size": 2000, "seeds": 5}}),
+    sections=SECTIONS,
 )

@@ -148,7 +148,7 @@ CLAIMS = (
           "theorem", _study("heads"),
           Tolerance(f"{LEVEL} two-sided t-test", "derived",
                     "scipy.stats.ttest_1samp of the per-seed linregress slopes against -1/2; the fit window (the "
-                    "larger half of heads_grid, past M (d+1) = n) is a rule fixed before running, not read off "
+                    "larger half of params.heads.grid, past M (d+1) = n) is a rule fixed before running, not read off "
                     "the curve; no allowance for pre-asymptotic curvature"),
           check_krr_limit, FIGURE),
     Claim("rf_attention.error_vs_heads", "test error falls in M and approaches the KRR error", SOURCE_DERIVED,

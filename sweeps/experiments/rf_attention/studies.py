@@ -12,6 +12,9 @@ RF-MLP effects (the paper's abstract). The table's ``section`` column names the 
   ridge is chosen from ``ridge_grid`` on a validation batch.
 * ``permutation``: max |f(X) - f(pi X)| / max |f(X)| over random permutations of the keys.
 
+Each study is a `Section` with its own nested params (`attnbench.sweeps.experiments.rf_attention.params`) and
+its own run over seeds ctx.seed .. ctx.seed + seeds - 1; `run` computes the studies ``params.sections`` selects.
+
 Errors are normalised: mean squared error on the test batch divided by the variance of the test targets.
 Targets are centred by their training mean before the ridge fit (an intercept), the same for every predictor.
 """
@@ -21,13 +24,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import pandas as pd
 import torch
 
 from attnbench.models.random_feature_attention import rfa_features, ridge_fit, sample_head_weights
-from attnbench.sweeps.experiments.base import RunContext
-from attnbench.sweeps.experiments.rf_attention.params import RFAttentionParams
+from attnbench.sweeps.experiments.base import RunContext, Section, run_sections
+from attnbench.sweeps.experiments.rf_attention.params import (
+    HeadsParams,
+    KeysParams,
+    MeanParams,
+    PermutationParams,
+    RFAttentionParams,
+    SamplesParams,
+)
 from attnbench.tasks.base import Batch
 from attnbench.tasks.rf_targets import RFTargetConfig, sample
 from attnbench.theory.random_features import kernel_ridge_predict, rf_mlp_ridge_predict
@@ -55,93 +66,63 @@ def _mlp_predict(train: Batch, test: Batch, ridge: float, *, features: int, seed
         train.inputs, train.targets - offset, test.inputs, features=features, ridge=ridge, generator=generator)
 
 
-def _weights(params: RFAttentionParams, heads: int, mean: float, seed: int) -> torch.Tensor:
+def _weights(dim: int, heads: int, mean: float, seed: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
-    return sample_head_weights(params.dim, heads, mean=mean, std=1.0, generator=generator)
+    return sample_head_weights(dim, heads, mean=mean, std=1.0, generator=generator)
 
 
-def _data(params: RFAttentionParams, power: int, size: int, split: str, seed: int, keys: int) -> Batch:
-    config = RFTargetConfig(dim=params.dim, keys=keys, target="power", power=power, batch_size=size)
+def _data(dim: int, power: int, size: int, split: str, seed: int, keys: int) -> Batch:
+    config = RFTargetConfig(dim=dim, keys=keys, target="power", power=power, batch_size=size)
     return sample(config, split, seed)  # type: ignore[arg-type]
 
 
-def _row(section: str, metric: str, value: float, seed: int, predicted: float = math.nan, **extra: object) -> dict:
-    return {"section": section, "metric": metric, "value": value, "predicted": predicted, "step": 0, "seed": seed,
-            **extra}
+def _row(metric: str, value: float, seed: int, predicted: float = math.nan, **extra: object) -> dict:
+    return {"metric": metric, "value": value, "predicted": predicted, "step": 0, "seed": seed, **extra}
 
 
-def heads_rows(params: RFAttentionParams, seed: int) -> list[dict]:
+def _over_seeds(name: str, rows_of: Callable[[Any, int], list[dict]], params: Any, ctx: RunContext) -> pd.DataFrame:
+    """The rows of study ``name`` (``rows_of(params, seed)``) for seeds ctx.seed .. ctx.seed + params.seeds - 1."""
+    rows: list[dict] = []
+    for seed in range(ctx.seed, ctx.seed + params.seeds):
+        rows.extend(rows_of(params, seed))
+        ctx.log(f"rf_attention.{name}: seed {seed} done")
+    return pd.DataFrame(rows)
+
+
+def heads_rows(params: HeadsParams, seed: int) -> list[dict]:
     """Test error (KRR error as ``predicted``) and the RMS distance to the KRR predictor, per M."""
-    train = _data(params, params.power, params.train_size, "train", seed, params.keys)
-    test = _data(params, params.power, params.test_size, "test", seed, params.keys)
+    train = _data(params.dim, params.power, params.train_size, "train", seed, params.keys)
+    test = _data(params.dim, params.power, params.test_size, "test", seed, params.keys)
     krr = _krr_predict(train, test, params.ridge)
     krr_error = _normalised_error(krr, test)
     rows = []
-    for heads in params.heads_grid:
-        prediction = _rfa_predict(train, test, params.ridge, weights=_weights(params, heads, 0.0, seed))
+    for heads in params.grid:
+        prediction = _rfa_predict(train, test, params.ridge, weights=_weights(params.dim, heads, 0.0, seed))
         gap = float(((prediction - krr) ** 2).mean().sqrt() / test.targets.std())
         common = {"model": "rfa", "heads": heads, "train_size": params.train_size}
-        rows.append(_row("heads", "test_error", _normalised_error(prediction, test), seed, krr_error, **common))
-        rows.append(_row("heads", "krr_gap", gap, seed, **common, features=heads * (params.dim + 1)))
+        rows.append(_row("test_error", _normalised_error(prediction, test), seed, krr_error, **common))
+        rows.append(_row("krr_gap", gap, seed, **common, features=heads * (params.dim + 1)))
     return rows
 
 
-def samples_rows(params: RFAttentionParams, seed: int) -> list[dict]:
+def samples_rows(params: SamplesParams, seed: int) -> list[dict]:
     """Test error of RFA at fixed M and of KRR, per n."""
-    test = _data(params, params.power, params.test_size, "test", seed, params.keys)
-    weights = _weights(params, params.samples_heads, 0.0, seed)
+    test = _data(params.dim, params.power, params.test_size, "test", seed, params.keys)
+    weights = _weights(params.dim, params.heads, 0.0, seed)
     rows = []
-    for size in params.samples_grid:
-        train = _data(params, params.power, size, "train", seed, params.keys)
+    for size in params.grid:
+        train = _data(params.dim, params.power, size, "train", seed, params.keys)
         krr_error = _normalised_error(_krr_predict(train, test, params.ridge), test)
         rfa_error = _normalised_error(_rfa_predict(train, test, params.ridge, weights=weights), test)
-        rows.append(_row("samples", "test_error", rfa_error, seed, krr_error, model="rfa",
-                         heads=params.samples_heads, train_size=size))
-        rows.append(_row("samples", "test_error", krr_error, seed, model="krr", train_size=size))
+        rows.append(_row("test_error", rfa_error, seed, krr_error, model="rfa", heads=params.heads, train_size=size))
+        rows.append(_row("test_error", krr_error, seed, model="krr", train_size=size))
     return rows
 
 
-def mean_rows(params: RFAttentionParams, seed: int) -> list[dict]:
-    """The mean sweep on the even target (the claim) and, for contrast, on the odd target ``power``."""
-    rows = []
-    for power in (params.mean_power, params.power):
-        train = _data(params, power, params.train_size, "train", seed, params.keys)
-        test = _data(params, power, params.test_size, "test", seed, params.keys)
-        for mean in params.mean_grid:
-            weights = _weights(params, params.mean_heads, mean, seed)
-            error = _normalised_error(_rfa_predict(train, test, params.mean_ridge, weights=weights), test)
-            rows.append(_row("mean", "test_error", error, seed, model="rfa", heads=params.mean_heads,
-                             train_size=params.train_size, weight_mean=mean, target_power=power))
-    return rows
-
-
-def _validated(predict: Callable[[Batch, float], torch.Tensor], validation: Batch, ridges: list[float]) -> float:
-    """The ridge of ``ridges`` with the lowest error on the validation batch."""
-    return min(ridges, key=lambda ridge: _normalised_error(predict(validation, ridge), validation))
-
-
-def keys_rows(params: RFAttentionParams, seed: int) -> list[dict]:
-    """Test error of RFA and of an RF-MLP with the same feature count, per N (validated ridges)."""
-    rows = []
-    features = params.keys_heads * (params.dim + 1)
-    for keys in params.keys_grid:
-        train = _data(params, params.power, params.train_size, "train", seed, keys)
-        validation = _data(params, params.power, params.test_size, "val", seed, keys)
-        test = _data(params, params.power, params.test_size, "test", seed, keys)
-        weights = _weights(params, params.keys_heads, 0.0, seed)
-        predictors = {"rfa": partial(_rfa_predict, train, weights=weights),
-                      "rf_mlp": partial(_mlp_predict, train, features=features, seed=seed)}
-        for model, predict in predictors.items():
-            ridge = _validated(predict, validation, params.ridge_grid)
-            rows.append(_row("keys", "test_error", _normalised_error(predict(test, ridge), test), seed, model=model,
-                             keys=keys, features=features, train_size=params.train_size, ridge=ridge))
-    return rows
-
-
-def permutation_rows(params: RFAttentionParams, seed: int) -> list[dict]:
+def permutation_rows(params: PermutationParams, seed: int) -> list[dict]:
     """The largest relative change of f(X) over random permutations of the keys (``predicted`` 0)."""
-    test = _data(params, params.power, params.test_size, "test", seed, params.keys)
-    weights = _weights(params, params.samples_heads, 0.0, seed)
+    test = _data(params.dim, params.power, params.test_size, "test", seed, params.keys)
+    weights = _weights(params.dim, params.heads, 0.0, seed)
     values = torch.randn(weights.shape[0] * weights.shape[1], generator=torch.Generator().manual_seed(seed),
                          dtype=torch.float64)
     reference = rfa_features(test.inputs, weights) @ values
@@ -151,17 +132,80 @@ def permutation_rows(params: RFAttentionParams, seed: int) -> list[dict]:
         order = torch.cat([torch.zeros(1, dtype=torch.long), 1 + torch.randperm(params.keys, generator=generator)])
         permuted = rfa_features(test.inputs[:, order], weights) @ values
         worst = max(worst, float((permuted - reference).abs().max() / reference.abs().max()))
-    return [_row("permutation", "max_relative_change", worst, seed, 0.0, model="rfa", heads=params.samples_heads)]
+    return [_row("max_relative_change", worst, seed, 0.0, model="rfa", heads=params.heads)]
 
 
-STUDIES = (heads_rows, samples_rows, mean_rows, keys_rows, permutation_rows)
+def mean_rows(params: MeanParams, seed: int) -> list[dict]:
+    """The mean sweep on the even target ``power`` (the claim) and, for contrast, on the odd ``contrast_power``."""
+    rows = []
+    for power in (params.power, params.contrast_power):
+        train = _data(params.dim, power, params.train_size, "train", seed, params.keys)
+        test = _data(params.dim, power, params.test_size, "test", seed, params.keys)
+        for mean in params.grid:
+            weights = _weights(params.dim, params.heads, mean, seed)
+            error = _normalised_error(_rfa_predict(train, test, params.ridge, weights=weights), test)
+            rows.append(_row("test_error", error, seed, model="rfa", heads=params.heads,
+                             train_size=params.train_size, weight_mean=mean, target_power=power))
+    return rows
+
+
+def _validated(predict: Callable[[Batch, float], torch.Tensor], validation: Batch, ridges: list[float]) -> float:
+    """The ridge of ``ridges`` with the lowest error on the validation batch."""
+    return min(ridges, key=lambda ridge: _normalised_error(predict(validation, ridge), validation))
+
+
+def keys_rows(params: KeysParams, seed: int) -> list[dict]:
+    """Test error of RFA and of an RF-MLP with the same feature count, per N (validated ridges)."""
+    rows = []
+    features = params.heads * (params.dim + 1)
+    for keys in params.grid:
+        train = _data(params.dim, params.power, params.train_size, "train", seed, keys)
+        validation = _data(params.dim, params.power, params.test_size, "val", seed, keys)
+        test = _data(params.dim, params.power, params.test_size, "test", seed, keys)
+        weights = _weights(params.dim, params.heads, 0.0, seed)
+        predictors = {"rfa": partial(_rfa_predict, train, weights=weights),
+                      "rf_mlp": partial(_mlp_predict, train, features=features, seed=seed)}
+        for model, predict in predictors.items():
+            ridge = _validated(predict, validation, params.ridges)
+            rows.append(_row("test_error", _normalised_error(predict(test, ridge), test), seed, model=model,
+                             keys=keys, features=features, train_size=params.train_size, ridge=ridge))
+    return rows
+
+
+def run_heads(params: HeadsParams, ctx: RunContext) -> pd.DataFrame:
+    """The heads study (`heads_rows`) over its seeds."""
+    return _over_seeds("heads", heads_rows, params, ctx)
+
+
+def run_samples(params: SamplesParams, ctx: RunContext) -> pd.DataFrame:
+    """The samples study (`samples_rows`) over its seeds."""
+    return _over_seeds("samples", samples_rows, params, ctx)
+
+
+def run_permutation(params: PermutationParams, ctx: RunContext) -> pd.DataFrame:
+    """The permutation study (`permutation_rows`) over its seeds."""
+    return _over_seeds("permutation", permutation_rows, params, ctx)
+
+
+def run_mean(params: MeanParams, ctx: RunContext) -> pd.DataFrame:
+    """The mean study (`mean_rows`) over its seeds."""
+    return _over_seeds("mean", mean_rows, params, ctx)
+
+
+def run_keys(params: KeysParams, ctx: RunContext) -> pd.DataFrame:
+    """The keys study (`keys_rows`) over its seeds."""
+    return _over_seeds("keys", keys_rows, params, ctx)
+
+
+SECTIONS = (
+    Section("heads", run_heads, "ridge on M heads at fixed n: test error and distance to kernel ridge, per M"),
+    Section("samples", run_samples, "test error of RFA at fixed M and of kernel ridge, per n"),
+    Section("permutation", run_permutation, "largest relative change of f(X) over random key permutations"),
+    Section("mean", run_mean, "zero vs non-zero mean of W on an even target and, for contrast, an odd one"),
+    Section("keys", run_keys, "RFA vs an RF-MLP of equal feature count, per N, validated ridges"),
+)
 
 
 def run(params: RFAttentionParams, ctx: RunContext) -> pd.DataFrame:
-    """All five studies for seeds ctx.seed .. ctx.seed + params.seeds - 1 (fp64, closed-form ridge)."""
-    rows: list[dict] = []
-    for seed in range(ctx.seed, ctx.seed + params.seeds):
-        for study in STUDIES:
-            rows.extend(study(params, seed))
-        ctx.log(f"rf_attention: seed {seed} done")
-    return pd.DataFrame(rows)
+    """The studies ``params.sections`` selects, each on its own params (fp64, closed-form ridge)."""
+    return run_sections(SECTIONS, params, ctx)
