@@ -1,13 +1,14 @@
 """Scan and Snap (Tian, Wang, Chen, Du 2023): SGD on the Y/Z transformer vs the paper's ODEs and closed forms.
 
-The run (`compute.run`) executes every study; each row carries its ``section`` (see `compute`), and each claim
-reads only its own section's rows.
+Each study is a section (`compute.SECTIONS`) with its own nested params (``params.<study>.<key>``, `params`); the
+run (`compute.run`) executes those of ``params.sections``, each row carries its ``section``, and each claim reads
+only its own section's rows.
 """
 
 from __future__ import annotations
 
 from attnbench.sweeps.experiments.base import Experiment, Profile
-from attnbench.sweeps.experiments.scan_snap.compute import run
+from attnbench.sweeps.experiments.scan_snap.compute import SECTIONS, run
 from attnbench.sweeps.experiments.scan_snap.entropy_claims import ENTROPY_CLAIMS
 from attnbench.sweeps.experiments.scan_snap.figures import draw
 from attnbench.sweeps.experiments.scan_snap.ode_claims import ODE_CLAIMS
@@ -24,14 +25,15 @@ EXPERIMENT = Experiment(
     run=run,
     claims=CLAIMS,
     draw=draw,
+    sections=SECTIONS,
     tiny=Profile(overrides=dict(
-        seeds=3, seq_lens=[16, 64], steps=100, fig4_seeds=3, scan_horizon=1000.0, gain_ratios=[1.0, 100.0],
-        reduced_ratios=[1.0, 10.0], snap_lr_ys=[1.0, 2.0], snap_lr_zs=[0.5, 1.0],
-        decoder_lr_ys=[0.5, 2.0], decoder_steps=1000, entropy_lr_zs=[0.5, 3.0], entropy_ratios=[1.0],
-        entropy_seeds=6,
+        ode_match=dict(seeds=3, seq_lens=[16, 64], steps=100), fig4=dict(seeds=3), scan=dict(horizon=1000.0),
+        gain=dict(ratios=[1.0, 100.0]), reduced=dict(ratios=[1.0, 10.0]),
+        snap=dict(lr_ys=[1.0, 2.0], lr_zs=[0.5, 1.0]), decoder=dict(lr_ys=[0.5, 2.0], steps=1000),
+        entropy=dict(lr_zs=[0.5, 3.0], ratios=[1.0], seeds=6),
     )),
     paper=Profile(overrides=dict(
-        seeds=10, fig4_seeds=10, seq_lens=[16, 64, 256, 1024], entropy_num_lasts=[1, 3, 5, 10],
-        entropy_lr_zs=[0.5, 1.0, 2.0, 3.0], entropy_ratios=[1.0, 2.0, 5.0, 10.0], entropy_seeds=10,
+        ode_match=dict(seeds=10, seq_lens=[16, 64, 256, 1024]), fig4=dict(seeds=10),
+        entropy=dict(num_lasts=[1, 3, 5, 10], lr_zs=[0.5, 1.0, 2.0, 3.0], ratios=[1.0, 2.0, 5.0, 10.0], seeds=10),
     )),
 )

@@ -6,7 +6,6 @@ import numpy as np
 import torch
 
 from attnbench.models.scan_snap import SGDConfig, YZTransformer, train
-from attnbench.sweeps.experiments.scan_snap.params import ScanSnapParams
 from attnbench.tasks.scan_snap import (
     ScanSnapConfig,
     common_tokens,
@@ -19,9 +18,12 @@ from attnbench.tasks.scan_snap import (
 from attnbench.theory import scan_snap as theory
 
 
-def syn_small(params: ScanSnapParams, seq_len: int, seed: int = 0) -> ScanSnapConfig:
-    """Syn-Small (Tian et al. 2023, Fig. 4): 2 queries × 1 class, 10 common and 10 distinct tokens each."""
-    return ScanSnapConfig(num_queries=2, classes_per_query=1, seq_len=seq_len, batch_size=params.batch_size, seed=seed)
+def syn_small(seq_len: int = 128, batch_size: int = 128, seed: int = 0) -> ScanSnapConfig:
+    """Syn-Small (Tian et al. 2023, Fig. 4): 2 queries × 1 class, 10 common and 10 distinct tokens each.
+
+    ``seq_len`` and ``batch_size`` only shape the SGD batches: the population ODE's description (`classes_of`)
+    depends on neither, so the ODE studies take the defaults."""
+    return ScanSnapConfig(num_queries=2, classes_per_query=1, seq_len=seq_len, batch_size=batch_size, seed=seed)
 
 
 def classes_of(config: ScanSnapConfig) -> theory.Classes:

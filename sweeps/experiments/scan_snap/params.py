@@ -1,7 +1,8 @@
 """Params of the Scan and Snap experiment (Tian, Wang, Chen, Du 2023) and the numbers the paper reports.
 
-One flat params class: each study reads the fields with its prefix (``decoder_*``, ``gain_*``/``reduced_*``,
-``snap_*``, ``scan_*``, ``entropy_*``; the ode_match and fig4 studies use the unprefixed SGD fields).
+One nested section per study (``params.<study>.<key>``, ARCHITECTURE.md "Sections"): each holds exactly the
+fields its run reads, and a value several studies share (the batch size, η_Z, the seeds) is repeated in each
+with the same default, so a study is self-contained. The defaults are the quick profile.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from attnbench.sweeps.experiments.base import require
-from attnbench.sweeps.validation import Params, param
+from attnbench.sweeps.validation import Params, SectionParams, param, section
 
 # Fig. 6 of Tian et al. 2023, from the authors' scan_snap/figure_6_data.pkl (facebookresearch/luckmatters): each
 # cell is stored as "mean ± spread [10]". The spread is pandas' Series.std() (sample standard deviation over the
@@ -51,52 +52,123 @@ def reported_entropy(num_classes: int, lr_z: float, ratio: float) -> tuple[float
     return REPORTED_ENTROPY[num_last][lr_z][index], REPORTED_ENTROPY_SD[num_last][lr_z][index]
 
 
+STUDIES = ("decoder", "ode_match", "fig4", "scan", "gain", "reduced", "snap", "entropy")
+
+
+def _increasing(values: list, key: str) -> None:
+    require(len(values) >= 2 and sorted(values) == list(values), key, f"need >= 2 increasing values, got {values}")
+
+
 @dataclass
-class ScanSnapParams(Params):
-    """Quick-profile defaults. Syn-Small (Fig. 4): 10 common tokens, 2 queries × 1 class, 10 distinct each.
+class DecoderParams(SectionParams):
+    """The h*(s) recursion against the Lambert-W h(t) (Lemmas 5–7), per vocabulary size M and η_Y."""
 
-    ``lr_y``/``lr_z`` are gradient-flow rates of the ode_match study: SGD with momentum β in ``momenta``
-    steps with lr·(1−β).
-    """
+    vocab_sizes: list[int] = param([50, 1000], ge=2, help="vocabulary sizes M")
+    lr_ys: list[float] = param([0.1, 0.2, 0.5, 1.0, 2.0, 4.0], gt=0, help="decoder rates η_Y")
+    steps: int = param(2000, ge=1, help="steps of the h*(s) recursion")
 
-    seeds: int = param(4, ge=2, help="SGD seeds per (momentum, T) of the ode_match study")
-    seq_lens: list[int] = param([16, 64, 256], ge=2, help="context lengths T of the ode_match study (increasing)")
-    batch_size: int = param(128, ge=1, help="SGD batch size (every SGD study)")
-    lr_y: float = param(1.0, gt=0, help="ode_match: gradient-flow rate η_Y")
-    lr_z: float = param(1.0, gt=0, help="ode_match: gradient-flow rate η_Z")
-    momenta: list[float] = param([0.0, 0.9], ge=0, lt=1, help="ode_match: SGD momenta β")
-    steps: int = param(200, ge=1, help="ode_match: SGD steps")
-    record_every: int = param(5, ge=1, help="ode_match: steps between recorded Z snapshots")
-    fig4_seeds: int = param(5, ge=2, help="fig4: seeds of the Fig. 4 run")
-    scan_horizon: float = param(5000.0, gt=1, help="scan: ODE time horizon")
-    scan_ratios: list[float] = param([1.0, 10.0], gt=0, help="scan: η_Y/η_Z of the long-horizon ODE")
-    gain_lr_z: float = param(0.5, gt=0, help="gain, reduced: η_Z")
-    gain_ratios: list[float] = param([1.0, 10.0, 100.0], gt=0, help="gain: η_Y/η_Z (increasing)")
-    gain_steps: float = param(400.0, gt=0, help="gain: ODE time horizon")
-    reduced_ratios: list[float] = param([1.0, 10.0, 100.0, 1000.0], gt=0, help="reduced: η_Y/η_Z (increasing)")
-    snap_lr_ys: list[float] = param([0.5, 1.0, 2.0, 5.0], gt=0, help="snap: η_Y of the peak-time study")
-    snap_lr_z: float = param(0.5, gt=0, help="snap: η_Z of the peak-time study")
-    snap_lr_zs: list[float] = param([0.5, 1.0, 2.0, 3.0], gt=0, help="snap: η_Z of the B_n(t_0) study")
-    snap_ratio: float = param(10.0, gt=0, help="snap: η_Y/η_Z of the B_n(t_0) study")
-    snap_c0: float = param(1.0, gt=0, help="snap: C_0 of Eqn 129")
-    decoder_vocab_sizes: list[int] = param([50, 1000], ge=2, help="decoder: vocabulary sizes M")
-    decoder_lr_ys: list[float] = param([0.1, 0.2, 0.5, 1.0, 2.0, 4.0], gt=0, help="decoder: η_Y")
-    decoder_steps: int = param(2000, ge=1, help="decoder: steps of the h*(s) recursion")
-    entropy_num_lasts: list[int] = param([1], choices=tuple(REPORTED_ENTROPY), help="entropy: queries (K/2)")
-    entropy_lr_zs: list[float] = param([0.5, 3.0], choices=tuple(REPORTED_ENTROPY[1]), help="entropy: η_Z")
-    entropy_ratios: list[float] = param([1.0, 10.0], choices=REPORTED_RATIOS, help="entropy: η_Y/η_Z")
-    entropy_seeds: int = param(10, ge=2, help="entropy: seeds per Fig. 6 cell")
-    entropy_steps: int = param(100, ge=1, help="entropy: SGD steps (the authors' niter)")
-    entropy_momentum: float = param(0.9, ge=0, lt=1, help="entropy: SGD momentum")
-    entropy_init: str = param("default", choices=("zero", "default"), help="entropy: Z/Y initialisation")
+
+@dataclass
+class OdeMatchParams(SectionParams):
+    """SGD on Syn-Small against the population ODE (Lemmas 1–2). ``lr_y``/``lr_z`` are gradient-flow rates: SGD
+    with momentum β in ``momenta`` steps with lr·(1−β)."""
+
+    seeds: int = param(4, ge=2, help="SGD seeds per (momentum, T)")
+    seq_lens: list[int] = param([16, 64, 256], ge=2, help="context lengths T (increasing)")
+    batch_size: int = param(128, ge=1, help="SGD batch size")
+    lr_y: float = param(1.0, gt=0, help="gradient-flow rate η_Y")
+    lr_z: float = param(1.0, gt=0, help="gradient-flow rate η_Z")
+    momenta: list[float] = param([0.0, 0.9], ge=0, lt=1, help="SGD momenta β")
+    steps: int = param(200, ge=1, help="SGD steps")
+    record_every: int = param(5, ge=1, help="steps between recorded Z snapshots")
 
     def check(self) -> None:
-        """Cross-field rules: the sweeps of rates and lengths are increasing and long enough to show a trend."""
-        require(len(self.seq_lens) >= 2 and sorted(self.seq_lens) == list(self.seq_lens), "seq_lens",
-                "need >= 2 increasing sequence lengths")
-        require(len(self.gain_ratios) >= 2 and sorted(self.gain_ratios) == list(self.gain_ratios), "gain_ratios",
-                "need >= 2 increasing ratios")
-        require(len(self.reduced_ratios) >= 2 and sorted(self.reduced_ratios) == list(self.reduced_ratios),
-                "reduced_ratios", "need >= 2 increasing ratios")
-        require(len(self.snap_lr_ys) >= 2, "snap_lr_ys", "need >= 2 rates (the 1/η_Y scaling)")
-        require(len(self.snap_lr_zs) >= 2, "snap_lr_zs", "need >= 2 rates (independence of η_Z)")
+        """The error's trend in T needs >= 2 increasing lengths."""
+        _increasing(self.seq_lens, "params.ode_match.seq_lens")
+
+
+@dataclass
+class Fig4Params(SectionParams):
+    """The authors' Fig. 4 run (notes B6: zero init, η_Y = η_Z = 1, momentum 0.9, T = 128)."""
+
+    seeds: int = param(5, ge=2, help="seeds of the Fig. 4 run")
+    batch_size: int = param(128, ge=1, help="SGD batch size (the authors' 128)")
+
+
+@dataclass
+class ScanParams(SectionParams):
+    """The long-horizon population ODE of Syn-Small (Thm 2(b), Cor. 2, Thm 3), per η_Y/η_Z."""
+
+    horizon: float = param(5000.0, gt=1, help="ODE time horizon")
+    ratios: list[float] = param([1.0, 10.0], gt=0, help="η_Y/η_Z of the long-horizon ODE")
+    lr_z: float = param(1.0, gt=0, help="ODE rate η_Z")
+
+
+@dataclass
+class GainParams(SectionParams):
+    """The relative-gain identity (Eqn 110 ⇔ Eqn 11) and the Eqn 12 bounds, reduced and joint ODE."""
+
+    lr_z: float = param(0.5, gt=0, help="ODE rate η_Z")
+    ratios: list[float] = param([1.0, 10.0, 100.0], gt=0, help="η_Y/η_Z (increasing)")
+    steps: float = param(400.0, gt=0, help="ODE time horizon")
+
+    def check(self) -> None:
+        """The joint ODE's approach to Eqn 110 is a trend in η_Y/η_Z: >= 2 increasing ratios."""
+        _increasing(self.ratios, "params.gain.ratios")
+
+
+@dataclass
+class ReducedParams(SectionParams):
+    """The reduced Z-only ODE against the joint (Y, Z) ODE (Lemma 4), per η_Y/η_Z."""
+
+    lr_z: float = param(0.5, gt=0, help="ODE rate η_Z")
+    ratios: list[float] = param([1.0, 10.0, 100.0, 1000.0], gt=0, help="η_Y/η_Z (increasing)")
+
+    def check(self) -> None:
+        """The approach of the joint ODE is a trend in η_Y/η_Z: >= 2 increasing ratios."""
+        _increasing(self.ratios, "params.reduced.ratios")
+
+
+@dataclass
+class SnapParams(SectionParams):
+    """Peak times of ‖g_n‖ and ‖ż‖ against η_Y (Thm 1, Thm 4 Eqn 14); B_n(t_0) (Eqn 129) against η_Z."""
+
+    lr_ys: list[float] = param([0.5, 1.0, 2.0, 5.0], gt=0, help="η_Y of the peak-time study")
+    lr_z: float = param(0.5, gt=0, help="η_Z of the peak-time study")
+    lr_zs: list[float] = param([0.5, 1.0, 2.0, 3.0], gt=0, help="η_Z of the B_n(t_0) study")
+    ratio: float = param(10.0, gt=0, help="η_Y/η_Z of the B_n(t_0) study")
+    c0: float = param(1.0, gt=0, help="C_0 of Eqn 129")
+
+    def check(self) -> None:
+        """The 1/η_Y scaling and the independence of η_Z each need >= 2 rates."""
+        require(len(self.lr_ys) >= 2, "params.snap.lr_ys", "need >= 2 rates (the 1/η_Y scaling)")
+        require(len(self.lr_zs) >= 2, "params.snap.lr_zs", "need >= 2 rates (independence of η_Z)")
+
+
+@dataclass
+class EntropyParams(SectionParams):
+    """Syn-Medium (Fig. 6): distinct-token entropy after SGD with momentum, per (K, η_Z, η_Y/η_Z)."""
+
+    num_lasts: list[int] = param([1], choices=tuple(REPORTED_ENTROPY), help="queries (K/2)")
+    lr_zs: list[float] = param([0.5, 3.0], choices=tuple(REPORTED_ENTROPY[1]), help="rates η_Z")
+    ratios: list[float] = param([1.0, 10.0], choices=REPORTED_RATIOS, help="η_Y/η_Z")
+    seeds: int = param(10, ge=2, help="seeds per Fig. 6 cell")
+    steps: int = param(100, ge=1, help="SGD steps (the authors' niter)")
+    momentum: float = param(0.9, ge=0, lt=1, help="SGD momentum")
+    init: str = param("default", choices=("zero", "default"), help="Z/Y initialisation")
+    batch_size: int = param(128, ge=1, help="SGD batch size")
+
+
+@dataclass
+class ScanSnapParams(Params):
+    """Quick-profile defaults. Syn-Small (Fig. 4): 10 common tokens, 2 queries × 1 class, 10 distinct each."""
+
+    sections: list[str] = param(list(STUDIES), choices=STUDIES, help="the studies this run computes")
+    decoder: DecoderParams = section(DecoderParams, help="h*(s) vs the Lambert-W h(t) (Lemmas 5–7)")
+    ode_match: OdeMatchParams = section(OdeMatchParams, help="SGD vs the population ODE (Lemmas 1–2)")
+    fig4: Fig4Params = section(Fig4Params, help="the Fig. 4 loss vs the authors' log")
+    scan: ScanParams = section(ScanParams, help="the long-horizon population ODE (Thm 2(b), Cor. 2, Thm 3)")
+    gain: GainParams = section(GainParams, help="the relative-gain identity and Eqn 12 bounds (Thm 3)")
+    reduced: ReducedParams = section(ReducedParams, help="the reduced vs the joint ODE (Lemma 4)")
+    snap: SnapParams = section(SnapParams, help="peak times vs η_Y and B_n(t_0) vs η_Z (Thms 1, 4; Eqn 129)")
+    entropy: EntropyParams = section(EntropyParams, help="the Fig. 6 distinct-token entropy (Syn-Medium)")

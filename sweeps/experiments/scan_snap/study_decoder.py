@@ -4,23 +4,25 @@ against the discrete recursion h*(s)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from attnbench.sweeps.experiments.scan_snap.params import ScanSnapParams
+from attnbench.sweeps.experiments.base import RunContext
+from attnbench.sweeps.experiments.scan_snap.params import DecoderParams
 from attnbench.theory import scan_snap as theory
 
 
-def run_decoder(params: ScanSnapParams) -> list[dict]:
+def run_decoder(params: DecoderParams, ctx: RunContext) -> pd.DataFrame:
     """Per (M, η_Y): max_s |h*(s) − h(s)| beside the 2η_Y/M bound, and the relative residual of Eqn 45."""
     rows: list[dict] = []
-    t = np.arange(params.decoder_steps + 1)
-    for m in params.decoder_vocab_sizes:
-        for lr_y in params.decoder_lr_ys:
-            discrete = theory.h_discrete(params.decoder_steps, m, lr_y)
+    t = np.arange(params.steps + 1)
+    for m in params.vocab_sizes:
+        for lr_y in params.lr_ys:
+            discrete = theory.h_discrete(params.steps, m, lr_y)
             continuous = theory.h_continuous(t, m, lr_y)
             residual = np.exp(m * continuous) + (m - 1) * m * continuous - (m * lr_y * t + 1)
-            common = dict(section="decoder", vocab_size=m, lr_y=lr_y)
+            common = dict(vocab_size=m, lr_y=lr_y)
             rows.append(dict(common, metric="max_gap", value=np.abs(discrete - continuous).max(),
                              predicted=theory.discrete_gap_bound(m, lr_y)))
             rows.append(dict(common, metric="implicit_residual", value=np.abs(residual / (m * lr_y * t + 1)).max(),
                              predicted=0.0))
-    return rows
+    return pd.DataFrame(rows)

@@ -4,21 +4,23 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.scan_snap.common import classes_of, syn_small
-from attnbench.sweeps.experiments.scan_snap.params import ScanSnapParams
+from attnbench.sweeps.experiments.scan_snap.params import GainParams, ReducedParams
 from attnbench.tasks.scan_snap import ScanSnapConfig, distinct_tokens, query_of_class
 from attnbench.theory import scan_snap as theory
 
 
-def run_gain(params: ScanSnapParams) -> list[dict]:
+def run_gain(params: GainParams, ctx: RunContext) -> pd.DataFrame:
     """Max |Eqn 110 residual| of each distinct token against the dominant one, reduced ODE vs joint ODE, and the
     worst violation of the Eqn 12 bounds along the reduced ODE (≤ 0 when they hold)."""
-    config = syn_small(params, params.seq_lens[-1])
+    config = syn_small()
     classes = classes_of(config)
     tokens, query = distinct_tokens(config, 0), query_of_class(config)[0]
     p = classes.probs[0, tokens]
-    times = np.linspace(0.0, params.gain_steps, 401)
+    times = np.linspace(0.0, params.steps, 401)
     f0 = classes.probs[0] / np.linalg.norm(classes.probs[0])
     rows: list[dict] = []
 
@@ -27,37 +29,36 @@ def run_gain(params: ScanSnapParams) -> list[dict]:
         return max(np.abs(theory.relative_gain_identity_gap(dz[:, -1], dz[:, i], p[-1], p[i])).max()
                    for i in range(len(tokens) - 1))
 
-    for ratio in params.gain_ratios:
-        lr_y = ratio * params.gain_lr_z
-        z_red, b = theory.integrate_reduced(classes, times, lr_y, params.gain_lr_z)
-        _, z_joint = theory.integrate_population(classes, times, lr_y, params.gain_lr_z)
+    for ratio in params.ratios:
+        lr_y = ratio * params.lr_z
+        z_red, b = theory.integrate_reduced(classes, times, lr_y, params.lr_z)
+        _, z_joint = theory.integrate_population(classes, times, lr_y, params.lr_z)
         # Eqn 12: e^{2 f_l0(0)^2 B} <= chi_l0 <= e^{2B}, in log form.
         log_chi = 2 * z_red[:, query, tokens[-1]]
         violation = max((2 * f0[tokens[-1]] ** 2 * b[:, 0] - log_chi).max(), (log_chi - 2 * b[:, 0]).max())
-        rows += [dict(section="gain", metric=metric, value=value, predicted=0.0, ratio=ratio)
+        rows += [dict(metric=metric, value=value, predicted=0.0, ratio=ratio)
                  for metric, value in (("identity_gap_reduced", gap(z_red)), ("identity_gap_joint", gap(z_joint)),
                                        ("bound_violation", violation))]
-    return rows
+    return pd.DataFrame(rows)
 
 
-def weak_correlation_config(params: ScanSnapParams) -> ScanSnapConfig:
+def weak_correlation_config() -> ScanSnapConfig:
     """A Syn-Small variant close to Assumption 2: 2 light common tokens, 4 classes on one query (E_nn' ≈ 0.045)."""
-    return ScanSnapConfig(num_common=2, common_weight=0.3, num_queries=1, classes_per_query=4,
-                          batch_size=params.batch_size)
+    return ScanSnapConfig(num_common=2, common_weight=0.3, num_queries=1, classes_per_query=4)
 
 
-def run_reduced(params: ScanSnapParams) -> list[dict]:
+def run_reduced(params: ReducedParams, ctx: RunContext) -> pd.DataFrame:
     """Reduced Z-only ODE vs joint ODE: max |c_red − c_joint| / max |c_joint(t) − c_joint(0)| up to t = 20K ln M/η_Z."""
     rows: list[dict] = []
-    for name, config in (("syn_small", syn_small(params, 128)), ("weak", weak_correlation_config(params))):
+    for name, config in (("syn_small", syn_small()), ("weak", weak_correlation_config())):
         classes = classes_of(config)
-        horizon = 10 * theory.transition_times(config.vocab_size, config.num_classes, params.gain_lr_z)[1]
+        horizon = 10 * theory.transition_times(config.vocab_size, config.num_classes, params.lr_z)[1]
         times = np.linspace(0.0, horizon, 401)
-        for ratio in params.reduced_ratios:
-            lr_y = ratio * params.gain_lr_z
-            z_red, _ = theory.integrate_reduced(classes, times, lr_y, params.gain_lr_z)
-            _, z_joint = theory.integrate_population(classes, times, lr_y, params.gain_lr_z)
+        for ratio in params.ratios:
+            lr_y = ratio * params.lr_z
+            z_red, _ = theory.integrate_reduced(classes, times, lr_y, params.lr_z)
+            _, z_joint = theory.integrate_population(classes, times, lr_y, params.lr_z)
             c_red, c_joint = theory.attention_map(z_red, classes), theory.attention_map(z_joint, classes)
             mismatch = np.abs(c_red - c_joint).max() / np.abs(c_joint - c_joint[0]).max()
-            rows.append(dict(section="reduced", metric="relative_mismatch", value=mismatch, ratio=ratio, data=name))
-    return rows
+            rows.append(dict(metric="relative_mismatch", value=mismatch, ratio=ratio, data=name))
+    return pd.DataFrame(rows)

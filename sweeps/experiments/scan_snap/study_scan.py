@@ -4,23 +4,25 @@ ODE of Syn-Small, per η_Y/η_Z: common-token mass, distinct-token logits and wi
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.scan_snap.common import attention_summary, classes_of, syn_small
-from attnbench.sweeps.experiments.scan_snap.params import ScanSnapParams
+from attnbench.sweeps.experiments.scan_snap.params import ScanParams
 from attnbench.tasks.scan_snap import distinct_tokens, query_of_class
 from attnbench.theory import scan_snap as theory
 
-SCAN_POINTS = 200  # log-spaced ODE times in [1, scan_horizon], plus t = 0
+SCAN_POINTS = 200  # log-spaced ODE times in [1, horizon], plus t = 0
 
 
-def run_scan(params: ScanSnapParams) -> list[dict]:
+def run_scan(params: ScanParams, ctx: RunContext) -> pd.DataFrame:
     """Long-horizon population ODE per η_Y/η_Z: common mass, distinct logits, within-distinct shares."""
-    config = syn_small(params, params.seq_lens[-1])
+    config = syn_small()
     classes = classes_of(config)
-    times = np.concatenate([[0.0], np.geomspace(1.0, params.scan_horizon, SCAN_POINTS)])
+    times = np.concatenate([[0.0], np.geomspace(1.0, params.horizon, SCAN_POINTS)])
     tokens, query = distinct_tokens(config, 0), query_of_class(config)[0]
     rows: list[dict] = []
-    for ratio in params.scan_ratios:
+    for ratio in params.ratios:
         _, z = theory.integrate_population(classes, times, ratio * params.lr_z, params.lr_z)
         c = theory.attention_map(z, classes)
         share = c[:, 0, tokens] / c[:, 0, tokens].sum(-1, keepdims=True)
@@ -28,8 +30,8 @@ def run_scan(params: ScanSnapParams) -> list[dict]:
         series |= {f"distinct_share_{rank}": share[:, rank] for rank in range(len(tokens))}
         series |= {f"distinct_logit_{rank}": z[:, query, token] for rank, token in enumerate(tokens)}
         rows += [
-            dict(section="scan", metric=metric, value=v, step=t, ratio=ratio)
+            dict(metric=metric, value=v, step=t, ratio=ratio)
             for metric, values in series.items()
             for t, v in zip(times, values, strict=True)
         ]
-    return rows
+    return pd.DataFrame(rows)

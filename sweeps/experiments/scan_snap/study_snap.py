@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.scan_snap.common import classes_of, syn_small
-from attnbench.sweeps.experiments.scan_snap.params import ScanSnapParams
+from attnbench.sweeps.experiments.scan_snap.params import SnapParams
 from attnbench.tasks.scan_snap import distinct_tokens
 from attnbench.theory import scan_snap as theory
 
@@ -33,34 +35,34 @@ def gradient_norm(y: np.ndarray, z: np.ndarray, classes: theory.Classes) -> np.n
     return np.linalg.norm(np.einsum("tij,tkj->tki", y, residual), axis=-1).mean(-1)
 
 
-def run_snap(params: ScanSnapParams) -> list[dict]:
+def run_snap(params: SnapParams, ctx: RunContext) -> pd.DataFrame:
     """Per η_Y: the ‖g_n‖ and ‖ż‖ peak times (with γ's closed-form peak and t_0); per η_Z at η_Y/η_Z fixed: the
     ODE's ln χ_l0(t_0) and the closed-form B_n(t_0)."""
-    config = syn_small(params, params.seq_lens[-1])
+    config = syn_small()
     classes = classes_of(config)
     m, k = config.vocab_size, config.num_classes
     rows: list[dict] = []
-    for lr_y in params.snap_lr_ys:
+    for lr_y in params.lr_ys:
         t_scan, t_snap = theory.transition_times(m, k, lr_y)
         times = np.linspace(0.0, SNAP_HORIZON * t_snap, SNAP_POINTS)
-        y, z = theory.integrate_population(classes, times, lr_y, params.snap_lr_z)
+        y, z = theory.integrate_population(classes, times, lr_y, params.lr_z)
         grad = gradient_norm(y, z, classes)
         speed = np.linalg.norm(np.gradient(z[:, classes.queries], times, axis=0).reshape(len(times), -1), axis=-1)
-        common = dict(section="snap", lr_y=lr_y, lr_z=params.snap_lr_z)
+        common = dict(lr_y=lr_y, lr_z=params.lr_z)
         rows.append(dict(common, metric="g_peak_time", value=times[grad.argmax()],
                          predicted=theory.gamma_peak_time(m, k, lr_y)))
         rows.append(dict(common, metric="z_speed_peak_time", value=times[speed.argmax()], predicted=t_snap,
                          t_scan=t_scan))
         every = slice(None, None, G_NORM_EVERY)
-        rows += [dict(section="snap", metric="g_norm", value=g, predicted=gm, step=t, lr_y=lr_y)
+        rows += [dict(metric="g_norm", value=g, predicted=gm, step=t, lr_y=lr_y)
                  for t, g, gm in zip(times[every], grad[every], theory.gamma(times[every], m, k, lr_y), strict=True)]
     dominant = distinct_tokens(config, 0)[-1]
-    for lr_z in params.snap_lr_zs:
-        lr_y = params.snap_ratio * lr_z
+    for lr_z in params.lr_zs:
+        lr_y = params.ratio * lr_z
         t_snap = theory.transition_times(m, k, lr_y)[1]
         _, z = theory.integrate_population(classes, np.array([0.0, t_snap]), lr_y, lr_z)
-        common = dict(section="snap", lr_y=lr_y, lr_z=lr_z)
+        common = dict(lr_y=lr_y, lr_z=lr_z)
         rows.append(dict(common, metric="ode_log_chi_t0", value=2 * z[-1, classes.queries[0], dominant]))
         rows.append(dict(common, metric="closed_form_B_t0",
-                         value=float(theory.snap_b(t_snap, m, k, lr_y, lr_z, params.snap_c0))))
-    return rows
+                         value=float(theory.snap_b(t_snap, m, k, lr_y, lr_z, params.c0))))
+    return pd.DataFrame(rows)
