@@ -18,11 +18,10 @@ from attnbench.tasks.token_selection import PromptInstance
 PARAMETERISATIONS = ("W", "KQ")
 
 
-def row(section: str, metric: str, value: float, step: int, seed: int, predicted: float = math.nan,
-        **extra: object) -> dict:
-    """One tidy row of section ``section``."""
-    return {"section": section, "metric": metric, "value": float(value), "predicted": float(predicted),
-            "step": int(step), "seed": int(seed), **extra}
+def row(metric: str, value: float, step: int, seed: int, predicted: float = math.nan, **extra: object) -> dict:
+    """One tidy row of a study (`run_sections` adds its ``section``)."""
+    return {"metric": metric, "value": float(value), "predicted": float(predicted), "step": int(step),
+            "seed": int(seed), **extra}
 
 
 @dataclass

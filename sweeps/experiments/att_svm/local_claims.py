@@ -42,7 +42,8 @@ def check_w_corr_fro(rows: pd.DataFrame) -> Verdict:
     predicted = f"≈ {NOTEBOOK_CORR_AT_1000} at step {NOTEBOOK_STEP} (not below)"
     if len(values) < 2:
         return Verdict("fail", predicted, f"{len(values)} runs recorded at step {NOTEBOOK_STEP}",
-                       note="it needs >= 2 runs recorded at step 1000 (steps >= 1000, record_every dividing 1000)")
+                       note="it needs >= 2 runs recorded at step 1000 (params.local_converge.steps >= 1000, "
+                       "record_every dividing 1000)")
     test = stats.ttest_1samp(values, NOTEBOOK_CORR_AT_1000, alternative="less")
     sem = float(stats.sem(values))
     band = float(stats.t.ppf(1 - LEVEL, len(values) - 1)) * sem
@@ -94,8 +95,8 @@ PAPER_STUCK_RUN = 73  # the paper-size run (seed 0, 100 runs, 2000 steps) docume
 
 def _only_run_73_at_paper_size(rows: pd.DataFrame) -> bool:
     local = per_seed(rows, "locally_optimal")
-    return (set(local[local < 1].index) == {PAPER_STUCK_RUN} and set(rows["p.runs"]) == {100}
-            and set(rows["p.steps"]) == {2000})
+    return (set(local[local < 1].index) == {PAPER_STUCK_RUN} and set(rows["p.local_converge.runs"]) == {100}
+            and set(rows["p.local_converge.steps"]) == {2000})
 
 
 LOCAL_CLAIMS = (

@@ -1,7 +1,9 @@
 """The params of the att_svm family (Tarzanagh et al. 2023; notes ``svm_scansnap.md`` A5 for the sizes).
 
-One flat dataclass: the ``local_converge`` study uses ``runs``/``n``/``T``/``d``/``steps``, every other study
-its own prefixed fields. The defaults are the quick profile (about a minute on one core).
+One nested `SectionParams` per study (ARCHITECTURE.md, "Sections"), each holding exactly the fields its study
+reads (a shared value such as the step size is repeated, with the same default, in every study that uses it);
+``sections`` names the studies a run computes. The papers' symbols are kept in the help texts: n examples of
+T tokens in dimension d. The defaults are the quick profile (about a minute on one core).
 """
 
 from __future__ import annotations
@@ -10,44 +12,100 @@ from dataclasses import dataclass
 
 from attnbench.models.svm_attention import LOSSES
 from attnbench.sweeps.experiments.base import require
-from attnbench.sweeps.validation import Params, param
+from attnbench.sweeps.validation import Params, SectionParams, param, section
 
 SECTIONS = ("local_converge", "rank", "overparam", "nonlinear", "joint", "single_input")
 OPTIMIZERS = ("normalised", "gd")
+LR_HELP = "step size η (notebooks: 0.1)"
+OPTIMIZER_HELP = "normalised GD (the papers') or plain GD"
+LOSS_HELP = "the loss ℓ of the linear head"
+
+
+def require_dims(key: str, dims: list[int]) -> None:
+    """``dims`` (the d of a sweep over dimensions) holds at least two distinct increasing values."""
+    require(len(dims) >= 2 and list(dims) == sorted(set(dims)), key,
+            f"must be >= 2 distinct increasing dimensions, got {list(dims)}")
+
+
+@dataclass
+class LocalConvergeParams(SectionParams):
+    """GD on W and on (K, Q) toward the Att-SVM directions (official ``local_converge`` notebook)."""
+
+    runs: int = param(20, ge=1, help="runs per parameterisation (notebook: 100)")
+    examples: int = param(6, ge=1, help="n, the examples per run")
+    tokens: int = param(8, ge=2, help="T, the tokens per example")
+    dim: int = param(10, ge=1, help="d, the embedding dimension")
+    steps: int = param(2000, ge=1, help="optimiser steps (notebook: 2000)")
+    lr: float = param(0.1, gt=0, help=LR_HELP)
+    optimizer: str = param("normalised", choices=OPTIMIZERS, help=OPTIMIZER_HELP)
+    loss: str = param("logistic", choices=tuple(sorted(LOSSES)), help=LOSS_HELP)
+    record_every: int = param(10, ge=1, help="steps between recorded snapshots")
+
+
+@dataclass
+class RankParams(SectionParams):
+    """Ranks of the Att-SVM solutions, no training (official ``svm_rank`` notebook)."""
+
+    examples: int = param(5, ge=1, help="n, the examples per instance")
+    tokens: int = param(5, ge=2, help="T, the tokens per example")
+    dims: list[int] = param([2, 3, 5, 10], ge=1, help="the dimensions d (must contain d = n)")
+    instances: int = param(20, ge=1, help="instances per d (notebook: 100)")
+
+    def check(self) -> None:
+        require_dims("params.rank.dims", self.dims)
+        require(self.examples in self.dims, "params.rank.dims",
+                f"must contain d = params.rank.examples = {self.examples}")
+
+
+@dataclass
+class OverparamParams(SectionParams):
+    """Global convergence as d grows (TF-as-SVM abstract (3))."""
+
+    examples: int = param(6, ge=1, help="n, the examples per run")
+    tokens: int = param(8, ge=2, help="T, the tokens per example")
+    dims: list[int] = param([2, 4, 8, 16], ge=1, help="the dimensions d")
+    runs: int = param(60, ge=1, help="runs per d")
+    steps: int = param(500, ge=1, help="optimiser steps")
+    lr: float = param(0.1, gt=0, help=LR_HELP)
+    optimizer: str = param("normalised", choices=OPTIMIZERS, help=OPTIMIZER_HELP)
+    loss: str = param("logistic", choices=tuple(sorted(LOSSES)), help=LOSS_HELP)
+
+    def check(self) -> None:
+        require_dims("params.overparam.dims", self.dims)
+
+
+@dataclass
+class NonlinearParams(SectionParams):
+    """The ReLU head and the generalised SVM-eq (official ``multi_token_converge`` notebook)."""
+
+    examples: int = param(3, ge=1, help="n, the examples per run")
+    tokens: int = param(4, ge=2, help="T, the tokens per example")
+    dims: list[int] = param([4, 10], ge=1, help="the dimensions d")
+    runs: int = param(300, ge=1, help="drawn runs per d, before the notebook's rejection")
+    steps: int = param(2000, ge=1, help="optimiser steps (notebook: 2001)")
+    lr: float = param(0.1, gt=0, help=LR_HELP)
+
+    def check(self) -> None:
+        require_dims("params.nonlinear.dims", self.dims)
+
+
+@dataclass
+class PromptParams(SectionParams):
+    """Normalised GD on a prompt p of the Max-Margin Token Selection notebooks (``joint_training``,
+    ``single_input_converge``)."""
+
+    steps: int = param(1000, ge=1, help="optimiser steps (notebook: 1000)")
+    lr: float = param(0.1, gt=0, help=LR_HELP)
 
 
 @dataclass
 class AttSvmParams(Params):
     """Quick-profile defaults; the ``paper`` profile gives the notebooks' sizes (notes A5)."""
 
-    sections: list[str] = param(list(SECTIONS), choices=SECTIONS, help="the studies to run")
-    runs: int = param(20, ge=1, help="local_converge: runs per parameterisation (notebook: 100)")
-    n: int = param(6, ge=1, help="local_converge/overparam: examples per run")
-    T: int = param(8, ge=2, help="local_converge/overparam: tokens per example")
-    d: int = param(10, ge=1, help="local_converge: embedding dimension")
-    steps: int = param(2000, ge=1, help="local_converge: optimiser steps (notebook: 2000)")
-    lr: float = param(0.1, gt=0, help="step size of every study (notebooks: 0.1)")
-    optimizer: str = param("normalised", choices=OPTIMIZERS, help="normalised GD (the papers') or plain GD")
-    loss: str = param("logistic", choices=tuple(sorted(LOSSES)), help="the loss of the linear-head studies")
-    record_every: int = param(10, ge=1, help="local_converge: steps between recorded snapshots")
-    rank_n: int = param(5, ge=1, help="rank: examples per instance")
-    rank_T: int = param(5, ge=2, help="rank: tokens per example")
-    rank_ds: list[int] = param([2, 3, 5, 10], ge=1, help="rank: dimensions (must contain d = rank_n)")
-    rank_instances: int = param(20, ge=1, help="rank: instances per d (notebook: 100)")
-    overparam_ds: list[int] = param([2, 4, 8, 16], ge=1, help="overparam: dimensions")
-    overparam_runs: int = param(60, ge=1, help="overparam: runs per d")
-    overparam_steps: int = param(500, ge=1, help="overparam: optimiser steps")
-    nonlinear_n: int = param(3, ge=1, help="nonlinear: examples per run")
-    nonlinear_T: int = param(4, ge=2, help="nonlinear: tokens per example")
-    nonlinear_ds: list[int] = param([4, 10], ge=1, help="nonlinear: dimensions")
-    nonlinear_runs: int = param(300, ge=1, help="nonlinear: drawn runs per d, before the notebook's rejection")
-    nonlinear_steps: int = param(2000, ge=1, help="nonlinear: optimiser steps (notebook: 2001)")
-    prompt_steps: int = param(1000, ge=1, help="joint: optimiser steps (notebook: 1000)")
-    single_input_steps: int = param(1000, ge=1, help="single_input: optimiser steps (notebook: 1000)")
-
-    def check(self) -> None:
-        for key in ("rank_ds", "overparam_ds", "nonlinear_ds"):
-            ds = list(getattr(self, key))
-            require(len(ds) >= 2 and ds == sorted(set(ds)), key,
-                    f"must be >= 2 distinct increasing dimensions, got {ds}")
-        require(self.rank_n in self.rank_ds, "rank_ds", f"must contain d = rank_n = {self.rank_n}")
+    sections: list[str] = param(list(SECTIONS), choices=SECTIONS, help="the studies this run computes")
+    local_converge: LocalConvergeParams = section(LocalConvergeParams, help="corr(W(k), W^mm) along GD, W and KQ^T")
+    rank: RankParams = section(RankParams, help="ranks of W^mm and W^mm_* vs d")
+    overparam: OverparamParams = section(OverparamParams, help="share of runs selecting opt vs d")
+    nonlinear: NonlinearParams = section(NonlinearParams, help="ReLU head: corr with the generalised SVM-eq")
+    joint: PromptParams = section(PromptParams, help="joint (v, p) training toward v^mm and p^relax")
+    single_input: PromptParams = section(PromptParams, help="one input: the selected token and p^mm")

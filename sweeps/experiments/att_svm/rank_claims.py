@@ -73,7 +73,8 @@ def check_rank_nuc_lower(rows: pd.DataFrame) -> Verdict:
     at = _at(rows, 1)
     predicted = "rank(W^mm_⋆) < rank(W^mm) at d = n"
     if len(at) < 2:
-        return Verdict("fail", predicted, f"{len(at)} solved instances at d = n", note="rank_ds must contain n")
+        return Verdict("fail", predicted, f"{len(at)} solved instances at d = n",
+                       note="params.rank.dims must contain n")
     test = stats.ttest_rel(at["rank_fro"], at["rank_nuc"], alternative="greater")
     return Verdict("pass" if test.pvalue <= LEVEL else "fail", predicted,
                    f"n = d = {int(at['n'].iloc[0])}: Frobenius {at['rank_fro'].mean():.2f}, nuclear "
@@ -86,7 +87,7 @@ def check_rank_nuc_paper_value(rows: pd.DataFrame) -> Verdict:
     at = _at(rows, 2)
     predicted = f"{PAPER_NUCLEAR_RANK_2N} at d = 2n"
     if at.empty:
-        return Verdict("fail", predicted, "no solved instance at d = 2n", note="rank_ds must contain 2n")
+        return Verdict("fail", predicted, "no solved instance at d = 2n", note="params.rank.dims must contain 2n")
     mean = float(at["rank_nuc"].mean())
     return Verdict("pass" if abs(mean - PAPER_NUCLEAR_RANK_2N) <= 0.3 else "fail", predicted,
                    f"{mean:.2f} at n = {int(at['n'].iloc[0])}, d = {int(at['d'].iloc[0])} ({len(at)} instances)")

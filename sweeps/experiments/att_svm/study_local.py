@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import torch
 
 from attnbench.models.svm_attention import attention_probs, attention_run_losses, correlation, key_query_product
 from attnbench.sweeps.experiments.att_svm.common import PARAMETERISATIONS, init_params, row, train
-from attnbench.sweeps.experiments.att_svm.params import AttSvmParams
+from attnbench.sweeps.experiments.att_svm.params import LocalConvergeParams
 from attnbench.sweeps.experiments.base import RunContext
 from attnbench.tasks.token_selection import TokenSelectionConfig, optimal_tokens, sample_ensemble, token_scores
 from attnbench.theory.att_svm import att_svm, check_local_optimality
-
-SECTION = "local_converge"
 
 
 def attention_matrices(kind: str, params: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -27,23 +26,23 @@ def attention_matrices(kind: str, params: dict[str, torch.Tensor]) -> torch.Tens
     return params["W"] if kind == "W" else key_query_product(params["K"], params["Q"])
 
 
-def local_converge(p: AttSvmParams, ctx: RunContext) -> list[dict]:
+def run_local_converge(p: LocalConvergeParams, ctx: RunContext) -> pd.DataFrame:
     """The rows of the local-convergence study (see the module docstring)."""
-    data = sample_ensemble(TokenSelectionConfig(p.n, p.T, p.d), "train", p.runs)
+    data = sample_ensemble(TokenSelectionConfig(p.examples, p.tokens, p.dim), "train", p.runs)
     gen = torch.Generator().manual_seed(ctx.seed)
     losses = attention_run_losses(data.X, data.z, data.Y, v=data.v, loss=p.loss)
     opt = optimal_tokens(data.X, data.Y, data.v)
     gamma = token_scores(data.X, data.Y, data.v)
     rows: list[dict] = []
     for kind in PARAMETERISATIONS:
-        traj = train(init_params(kind, p.runs, p.d, gen), losses, p.steps, p.lr, p.record_every, ctx, p.optimizer)
+        traj = train(init_params(kind, p.runs, p.dim, gen), losses, p.steps, p.lr, p.record_every, ctx, p.optimizer)
         Ws = attention_matrices(kind, traj.params)
         alpha = attention_probs(data.X, Ws[-1], data.z).argmax(-1)
         for r in range(p.runs):
             X, z, a = data.X[r].numpy(), data.z[r].numpy(), alpha[r].numpy()
             seed = ctx.seed * 100_000 + r
             local = check_local_optimality(X, z, a, gamma[r].numpy())
-            final = dict(section=SECTION, step=p.steps, seed=seed, param=kind, d=p.d)
+            final = dict(step=p.steps, seed=seed, param=kind, d=p.dim)
             rows.append(row(metric="svm_feasible", value=local.feasible, **final))
             rows.append(row(metric="alpha_is_opt", value=bool((alpha[r] == opt[r]).all()), **final))
             if kind == "W":  # local optimality is defined through the Frobenius W^mm_alpha (notes A2)
@@ -59,8 +58,8 @@ def local_converge(p: AttSvmParams, ctx: RunContext) -> list[dict]:
             for metric, target in targets.items():
                 corr = correlation(Ws[:, r], torch.from_numpy(target))
                 pred = 1.0 if metric == predicted_metric else math.nan
-                rows += [row(SECTION, metric, c, s, seed, pred, param=kind, d=p.d)
+                rows += [row(metric, c, s, seed, pred, param=kind, d=p.dim)
                          for s, c in zip(traj.steps, corr.tolist(), strict=True)]
-            rows += [row(SECTION, "selected_prob", m, s, seed, 1.0, param=kind, d=p.d)
+            rows += [row("selected_prob", m, s, seed, 1.0, param=kind, d=p.dim)
                      for s, m in zip(traj.steps, selected.mean(-1).tolist(), strict=True)]
-    return rows
+    return pd.DataFrame(rows)

@@ -10,16 +10,15 @@ until it has enough accepted runs).
 
 from __future__ import annotations
 
+import pandas as pd
 import torch
 
 from attnbench.models.svm_attention import attention_probs, attention_run_losses, correlation
 from attnbench.sweeps.experiments.att_svm.common import init_params, row, train
-from attnbench.sweeps.experiments.att_svm.params import AttSvmParams
+from attnbench.sweeps.experiments.att_svm.params import NonlinearParams
 from attnbench.sweeps.experiments.base import RunContext
 from attnbench.tasks.token_selection import TokenSelectionConfig, sample_ensemble
 from attnbench.theory.att_svm import att_svm_scipy, svm_equivalent
-
-SECTION = "nonlinear"
 
 
 def unit_frobenius(x: torch.Tensor) -> torch.Tensor:
@@ -27,18 +26,18 @@ def unit_frobenius(x: torch.Tensor) -> torch.Tensor:
     return x / x.flatten(-2).norm(dim=-1)[..., None, None]
 
 
-def nonlinear(p: AttSvmParams, ctx: RunContext) -> list[dict]:
+def run_nonlinear(p: NonlinearParams, ctx: RunContext) -> pd.DataFrame:
     """The rows of the nonlinear-head study (see the module docstring)."""
     rows: list[dict] = []
     gen = torch.Generator().manual_seed(ctx.seed)
-    for d in p.nonlinear_ds:
-        data = sample_ensemble(TokenSelectionConfig(p.nonlinear_n, p.nonlinear_T, d), "val", p.nonlinear_runs)
-        V = unit_frobenius(torch.randn(p.nonlinear_runs, d, d, generator=gen, dtype=torch.float64))
+    for d in p.dims:
+        data = sample_ensemble(TokenSelectionConfig(p.examples, p.tokens, d), "val", p.runs)
+        V = unit_frobenius(torch.randn(p.runs, d, d, generator=gen, dtype=torch.float64))
         losses = attention_run_losses(data.X, data.z, data.Y, V=V)
-        traj = train(init_params("W", p.nonlinear_runs, d, gen), losses, p.nonlinear_steps, p.lr, 100, ctx)
+        traj = train(init_params("W", p.runs, d, gen), losses, p.steps, p.lr, 100, ctx)
         Ws = traj.params["W"]
         probs = attention_probs(data.X, Ws[-1], data.z)
-        for r in range(p.nonlinear_runs):
+        for r in range(p.runs):
             s = probs[r].numpy()
             has_negative = bool((data.Y[r] < 0).any())  # the notebook redraws instances without a -1 label
             accepted = has_negative and not ((s > 1e-6) & (s <= 1e-3)).any() and (s <= 1e-6).any()
@@ -46,12 +45,12 @@ def nonlinear(p: AttSvmParams, ctx: RunContext) -> list[dict]:
             eq = svm_equivalent(X, z, s, Ws[-1, r].numpy()) if accepted else None
             single = att_svm_scipy(X, z, s.argmax(-1)) if accepted else None
             accepted = accepted and hasattr(eq, "W_eq") and single.feasible
-            rows.append(row(SECTION, "accepted", accepted, p.nonlinear_steps, r, d=d))
+            rows.append(row("accepted", accepted, p.steps, r, d=d))
             if not accepted:
                 continue
-            rows.append(row(SECTION, "max_masked_prob", s[s < 1e-3].max(), p.nonlinear_steps, r, d=d))
+            rows.append(row("max_masked_prob", s[s < 1e-3].max(), p.steps, r, d=d))
             for metric, target in (("one_minus_corr_eq", eq.W_eq), ("one_minus_corr_dir", eq.W_dir),
                                    ("one_minus_corr_1token", single.require())):
                 gap = 1 - correlation(Ws[:, r], torch.from_numpy(target))
-                rows += [row(SECTION, metric, g, st, r, d=d) for st, g in zip(traj.steps, gap.tolist(), strict=True)]
-    return rows
+                rows += [row(metric, g, st, r, d=d) for st, g in zip(traj.steps, gap.tolist(), strict=True)]
+    return pd.DataFrame(rows)
