@@ -81,9 +81,16 @@ def parquet_bytes(rows: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def param_columns(params: dict[str, Any]) -> dict[str, Any]:
-    """A run's params as the view's ``p.<key>`` columns: scalars as they are, lists and dicts as JSON text."""
-    return {f"p.{k}": json.dumps(v) if isinstance(v, list | dict) else v for k, v in params.items()}
+def param_columns(params: dict[str, Any], prefix: str = "p.") -> dict[str, Any]:
+    """A run's params as the view's ``p.<key>`` columns: scalars as they are, lists as JSON text, and a
+    section's nested params as ``p.<section>.<key>``."""
+    columns: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            columns.update(param_columns(value, f"{prefix}{key}."))
+        else:
+            columns[f"{prefix}{key}"] = json.dumps(value) if isinstance(value, list) else value
+    return columns
 
 
 def join_run(rows: pd.DataFrame, rid: str, status: str, profile: str | None, params: dict[str, Any],
