@@ -1,16 +1,54 @@
-"""Small plotting helpers shared by the experiments' figures (matplotlib, Agg backend)."""
+"""The one figure style of every experiment, and the plotting helpers they share (matplotlib, Agg backend).
+
+Importing this module selects the Agg backend and the style (`STYLE`: readable sizes, light grids, frameless
+legends, Computer Modern mathtext for labels written as ``r"$M^{-1/2}$"``). `save` writes every figure as
+PNG (linked from the ledger) and PDF (for a paper). Conventions: a y-label on every panel, legends off the
+data (`legend_outside`), a colour bar where colour encodes a value, and intervals that stay inside the range
+of the quantity (`proportion_interval` for accuracies).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from scipy import stats  # noqa: E402
+
+STYLE = {
+    "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8, "xtick.labelsize": 8,
+    "ytick.labelsize": 8, "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False, "mathtext.fontset": "cm",
+    "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 120, "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+}
+plt.rcParams.update(STYLE)
+PANEL = (3.4, 2.7)  # inches per panel
+
+
+def panels(rows: int, cols: int, **kwargs: object) -> tuple[Figure, np.ndarray]:
+    """A figure of ``rows`` x ``cols`` panels of the house size (axes always a 2-d array)."""
+    fig, axes = plt.subplots(rows, cols, figsize=(PANEL[0] * cols, PANEL[1] * rows), squeeze=False,
+                             layout="constrained", **kwargs)
+    return fig, axes
+
+
+def legend_outside(ax: Axes, **kwargs: object) -> None:
+    """The panel's legend to its right, off the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def proportion_interval(successes: np.ndarray, trials: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """Clopper-Pearson intervals of success proportions (`scipy.stats.binomtest`), shaped (2, n): always
+    inside [0, 1], unlike mean ± std."""
+    bounds = [stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level)
+              for k, n in zip(np.atleast_1d(successes), np.atleast_1d(trials), strict=True)]
+    return np.array([[b.low for b in bounds], [b.high for b in bounds]])
 
 
 def band(ax: Axes, table: pd.DataFrame, x: str, label: str, y: str = "value", **style: object) -> None:
@@ -22,11 +60,13 @@ def band(ax: Axes, table: pd.DataFrame, x: str, label: str, y: str = "value", **
 
 
 def save(fig: Figure, out_dir: Path, name: str) -> Path:
-    """Write ``fig`` as ``out_dir/name`` and close it."""
+    """Write ``fig`` as ``out_dir/name`` (PNG) and beside it as PDF, close it, and return the PNG's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / name
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    if not fig.get_layout_engine():
+        fig.tight_layout()
+    fig.savefig(path)
+    fig.savefig(path.with_suffix(".pdf"))
     plt.close(fig)
     return path
 
