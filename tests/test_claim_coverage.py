@@ -1,4 +1,4 @@
-"""Every claim in the ledger has a pytest carrying its id (DESIGN.md, "The claims ledger")."""
+"""Every claim in the ledger has a pytest carrying its id (ARCHITECTURE.md, "The claims ledger")."""
 
 from __future__ import annotations
 
