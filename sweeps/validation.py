@@ -80,6 +80,12 @@ def section(params: type, *, help: str) -> Any:  # noqa: A002
     return dataclasses.field(default_factory=params, metadata={"help": help, "section": True})
 
 
+def require_increasing(values: Sequence[float], key: str) -> None:
+    """A swept grid that a trend is judged over: at least two distinct values, in increasing order."""
+    require(len(values) >= 2 and list(values) == sorted(set(values)), key,
+            f"must be >= 2 distinct increasing values, got {list(values)}")
+
+
 def check_fields(obj: Any, prefix: str = "params") -> None:
     """Check every field of dataclass ``obj`` against its declared constraints (nested sections too, then
     their own ``check()``), naming each key by its full path (``params.snap.lr_ys``)."""

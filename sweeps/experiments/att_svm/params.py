@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from attnbench.models.svm_attention import LOSSES
 from attnbench.sweeps.experiments.base import require
-from attnbench.sweeps.validation import Params, SectionParams, param, section
+from attnbench.sweeps.validation import Params, SectionParams, param, require_increasing, section
 
 SECTIONS = ("local_converge", "rank", "overparam", "nonlinear", "joint", "single_input")
 OPTIMIZERS = ("normalised", "gd")
@@ -21,10 +21,6 @@ OPTIMIZER_HELP = "normalised GD (the papers') or plain GD"
 LOSS_HELP = "the loss ℓ of the linear head"
 
 
-def require_dims(key: str, dims: list[int]) -> None:
-    """``dims`` (the d of a sweep over dimensions) holds at least two distinct increasing values."""
-    require(len(dims) >= 2 and list(dims) == sorted(set(dims)), key,
-            f"must be >= 2 distinct increasing dimensions, got {list(dims)}")
 
 
 @dataclass
@@ -52,7 +48,7 @@ class RankParams(SectionParams):
     instances: int = param(20, ge=1, help="instances per d (notebook: 100)")
 
     def check(self) -> None:
-        require_dims("params.rank.dims", self.dims)
+        require_increasing(self.dims, "params.rank.dims")
         require(self.examples in self.dims, "params.rank.dims",
                 f"must contain d = params.rank.examples = {self.examples}")
 
@@ -71,7 +67,7 @@ class OverparamParams(SectionParams):
     loss: str = param("logistic", choices=tuple(sorted(LOSSES)), help=LOSS_HELP)
 
     def check(self) -> None:
-        require_dims("params.overparam.dims", self.dims)
+        require_increasing(self.dims, "params.overparam.dims")
 
 
 @dataclass
@@ -86,7 +82,7 @@ class NonlinearParams(SectionParams):
     lr: float = param(0.1, gt=0, help=LR_HELP)
 
     def check(self) -> None:
-        require_dims("params.nonlinear.dims", self.dims)
+        require_increasing(self.dims, "params.nonlinear.dims")
 
 
 @dataclass

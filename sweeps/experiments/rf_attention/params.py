@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from attnbench.sweeps.experiments.base import require
-from attnbench.sweeps.validation import Params, SectionParams, param, section
+from attnbench.sweeps.validation import Params, SectionParams, param, require_increasing, section
 
 STUDIES = ("heads", "samples", "permutation", "mean", "keys")
 
@@ -25,10 +25,6 @@ def slope_window(heads_grid: list[int]) -> list[int]:
     governed by the rank of the feature Gram matrix rather than by its concentration around the kernel.
     """
     return sorted(heads_grid)[len(heads_grid) // 2:]
-
-
-def _increasing(grid: list[int], key: str) -> None:
-    require(len(grid) >= 2 and grid == sorted(set(grid)), key, f"must be >= 2 increasing values, got {grid}")
 
 
 @dataclass
@@ -45,7 +41,7 @@ class HeadsParams(SectionParams):
     seeds: int = param(3, ge=2, help="seeds (the checks' replicates)")
 
     def check(self) -> None:
-        _increasing(self.grid, "params.heads.grid")
+        require_increasing(self.grid, "params.heads.grid")
         window = slope_window(self.grid)
         require(window[0] * (self.dim + 1) > self.train_size, "params.heads.grid",
                 f"the slope window {window} must lie past the interpolation threshold M (dim + 1) > train_size")
@@ -65,7 +61,7 @@ class SamplesParams(SectionParams):
     seeds: int = param(3, ge=2, help="seeds (the checks' replicates)")
 
     def check(self) -> None:
-        _increasing(self.grid, "params.samples.grid")
+        require_increasing(self.grid, "params.samples.grid")
 
 
 @dataclass
@@ -117,7 +113,7 @@ class KeysParams(SectionParams):
     seeds: int = param(3, ge=2, help="seeds (the checks' replicates)")
 
     def check(self) -> None:
-        _increasing(self.grid, "params.keys.grid")
+        require_increasing(self.grid, "params.keys.grid")
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from attnbench.sweeps.experiments.base import require
-from attnbench.sweeps.validation import Params, SectionParams, param, section
+from attnbench.sweeps.validation import Params, SectionParams, param, require_increasing, section
 
 # Fig. 6 of Tian et al. 2023, from the authors' scan_snap/figure_6_data.pkl (facebookresearch/luckmatters): each
 # cell is stored as "mean ± spread [10]". The spread is pandas' Series.std() (sample standard deviation over the
@@ -55,10 +55,6 @@ def reported_entropy(num_classes: int, lr_z: float, ratio: float) -> tuple[float
 STUDIES = ("decoder", "ode_match", "fig4", "scan", "gain", "reduced", "snap", "entropy")
 
 
-def _increasing(values: list, key: str) -> None:
-    require(len(values) >= 2 and sorted(values) == list(values), key, f"need >= 2 increasing values, got {values}")
-
-
 @dataclass
 class DecoderParams(SectionParams):
     """The h*(s) recursion against the Lambert-W h(t) (Lemmas 5–7), per vocabulary size M and η_Y."""
@@ -84,7 +80,7 @@ class OdeMatchParams(SectionParams):
 
     def check(self) -> None:
         """The error's trend in T needs >= 2 increasing lengths."""
-        _increasing(self.seq_lens, "params.ode_match.seq_lens")
+        require_increasing(self.seq_lens, "params.ode_match.seq_lens")
 
 
 @dataclass
@@ -114,7 +110,7 @@ class GainParams(SectionParams):
 
     def check(self) -> None:
         """The joint ODE's approach to Eqn 110 is a trend in η_Y/η_Z: >= 2 increasing ratios."""
-        _increasing(self.ratios, "params.gain.ratios")
+        require_increasing(self.ratios, "params.gain.ratios")
 
 
 @dataclass
@@ -126,7 +122,7 @@ class ReducedParams(SectionParams):
 
     def check(self) -> None:
         """The approach of the joint ODE is a trend in η_Y/η_Z: >= 2 increasing ratios."""
-        _increasing(self.ratios, "params.reduced.ratios")
+        require_increasing(self.ratios, "params.reduced.ratios")
 
 
 @dataclass
