@@ -81,3 +81,29 @@ def chance_and_oracle(ax: Axes, chance: float) -> None:
     """Reference accuracies: chance level (dashed) and the oracle's exact answers, 1.0 (dotted)."""
     ax.axhline(chance, color="grey", lw=0.8, ls="--", label="chance")
     ax.axhline(1.0, color="k", lw=0.8, ls=":", label="oracle")
+
+
+def figure_legend(fig: Figure, axes: np.ndarray, **kwargs: object) -> None:
+    """One legend for the whole figure, below its panels (off the data): every label of ``axes`` once."""
+    entries: dict[str, object] = {}
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    fig.legend(list(entries.values()), list(entries), loc="outside lower center",
+               ncols=kwargs.pop("ncols", min(len(entries), 4)), **kwargs)
+
+
+def seed_range(ax: Axes, seeds: pd.DataFrame, x: str, label: str, shift: float = 0.0, **style: object) -> None:
+    """Seed mean of ``value`` against ``x`` with the seed range (min to max: it stays inside the values'
+    range, e.g. [0, 1] for accuracies) as bars, each seed as a faint dot; the label gets the seed count.
+    ``shift`` moves the points sideways to keep ties visible: in decades on a log x-axis, else in x units."""
+    cells = seeds.groupby(x)["value"].agg(["mean", "min", "max", "count"]).reset_index().sort_values(x)
+
+    def moved(values: pd.Series) -> np.ndarray:
+        values = values.to_numpy(dtype=float)
+        return values * 10.0**shift if ax.get_xscale() == "log" else values + shift
+
+    bars = np.vstack([cells["mean"] - cells["min"], cells["max"] - cells["mean"]])
+    line = ax.errorbar(moved(cells[x]), cells["mean"], yerr=bars, marker="o", capsize=3,
+                       label=f"{label} (n={int(cells['count'].min())})", **style)
+    ax.scatter(moved(seeds[x]), seeds["value"], s=10, color=line[0].get_color(), alpha=0.4, zorder=3)

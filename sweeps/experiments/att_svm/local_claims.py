@@ -19,10 +19,9 @@ from attnbench.sweeps.experiments.att_svm.common_claims import (
     study,
 )
 from attnbench.sweeps.experiments.att_svm.figures import CORR_FIGURE
+from attnbench.sweeps.experiments.att_svm.notebook import NOTEBOOK_CORR_AT_1000, NOTEBOOK_STEP
 from attnbench.sweeps.experiments.base import Claim, KnownFailure, Tolerance, Verdict
 
-NOTEBOOK_CORR_AT_1000 = 0.99  # notes A5: the stored plot of local_converge.ipynb, W-trained, at 1000 iterations
-NOTEBOOK_STEP = 1000
 OWN_SVM = {"W": "corr_fro", "KQ": "corr_nuc"}  # abstract (1): W -> Frobenius W^mm, (K, Q) -> nuclear W^mm_*
 OTHER_SVM = {"W": "corr_nuc", "KQ": "corr_fro"}
 SIGN_TOLERANCE = Tolerance(f"one-sided sign test, level {LEVEL:g}", "derived",

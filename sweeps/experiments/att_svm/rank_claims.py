@@ -12,12 +12,12 @@ from scipy import stats
 
 from attnbench.sweeps.experiments.att_svm.common_claims import LEVEL, SOURCE_TF, study
 from attnbench.sweeps.experiments.att_svm.figures import RANK_FIGURE
+from attnbench.sweeps.experiments.att_svm.notebook import PAPER_NUCLEAR_RANK_2N
 from attnbench.sweeps.experiments.base import Claim, KnownFailure, Tolerance, Verdict
 
 SOLVED = ("rank_fro", "rank_nuc", "active_examples")
 SOLVED_REASON = ("the ranks of the solved instances (unique opt, feasible SVM); the others are counted in the "
                  "rows opt_unique and feasible, as the notebook skips them")
-PAPER_NUCLEAR_RANK_2N = 4.9  # notes A5: svm_rank.ipynb stored plot, n = 5, d >= 10
 NUCLEAR_RANK_NOTE = (
     "measured with Clarabel (interior point) and singular values above 1e-6 x the largest: the nuclear "
     "solution keeps 2-3 non-zero singular values; an SCS solve of the same problems leaves 1e-6..5e-5 "

@@ -17,12 +17,12 @@ from attnbench.sweeps.experiments.att_svm.common_claims import (
     study,
 )
 from attnbench.sweeps.experiments.att_svm.figures import JOINT_FIGURE, NONLINEAR_FIGURE, OVERPARAM_FIGURE
+from attnbench.sweeps.experiments.att_svm.notebook import NOTEBOOK_DIR
 from attnbench.sweeps.experiments.base import Claim, KnownFailure, Tolerance, Verdict
 
 GAPS = ("one_minus_corr_eq", "one_minus_corr_dir", "one_minus_corr_1token")
 TIE = 1e-9  # 1 - corr values this close are the same SVM (one selected token: W^dir = W^1token)
 FEW_RUNS = 10  # accepted runs at the largest d below which the quick profile's trend test is underpowered
-NOTEBOOK_DIR = {4: 0.075, 10: 0.0085}  # notes A5: 1 - corr(W, W^dir) at 2000 iterations, stored plot
 
 
 def _fisher_p(hi_hits: int, hi_runs: int, lo_hits: int, lo_runs: int) -> float:

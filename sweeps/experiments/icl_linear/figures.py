@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from attnbench.sweeps.experiments.icl_linear.checks import two_signed
-from attnbench.sweeps.plotting import band, save
+from attnbench.sweeps.plotting import band, figure_legend, legend_outside, panels, save
 from attnbench.theory import icl_linear as theory
 
 
@@ -22,53 +22,56 @@ def _setting(table: pd.DataFrame) -> tuple[int, float, list[int]]:
 def _two_head_points(ax: plt.Axes, rows: pd.DataFrame, table: pd.DataFrame, x: str, **style: object) -> None:
     """2-head softmax risks: the seeds with ± heads as a band, the one-signed seeds as grey crosses."""
     rows = rows.merge(two_signed(table))
-    band(ax, rows[rows["two_signed"]], x, "softmax H=2 (± heads)", color="C1", **style)
+    band(ax, rows[rows["two_signed"]], x, r"softmax $H=2$ ($\pm$ heads)", color="C1", **style)
     stalled = rows[~rows["two_signed"]]
     if len(stalled):
-        ax.plot(stalled[x], stalled["value"], "x", color="grey", label="softmax H=2 (one-signed seeds)")
+        ax.plot(stalled[x], stalled["value"], "x", color="grey", label=r"softmax $H=2$ (one-signed seeds)")
 
 
 def _risk_vs_context(table: pd.DataFrame, out_dir: Path) -> Path:
     """Risk at the training length against the training length, beside Bayes, OLS, GD and dGD."""
     d, noise, lengths = _setting(table)
     own = table[(table["metric"] == "risk") & (table["test_length"] == table["train_length"])]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, axes = panels(1, 1)
+    fig.set_size_inches(6.0, 4.2)
+    ax = axes[0, 0]
     grid = np.arange(d + 3, int(max(lengths) * 1.5) + 1)
     ax.plot(grid, [theory.dgd_risk(theory.eta_star(d, n, noise), d, n, noise) for n in grid], "k-",
-            label="dGD(η*) theory")
+            label=r"dGD($\eta^*$) theory")
     ax.plot(grid, [theory.gd_risk(theory.eta_gd(d, n, noise), d, n, noise) for n in grid], "k:", label="GD theory")
     ax.plot(grid, [theory.ols_risk(d, n, noise) for n in grid], "k--", label="OLS theory")
     ax.plot(lengths, [theory.bayes_risk(d, n, noise)[0] for n in lengths], "ks", mfc="none", label="Bayes (MC)")
     softmax = own[own["model"] == "softmax"]
-    band(ax, softmax[softmax["heads"] == 1], "train_length", "softmax H=1 (trained)")
+    band(ax, softmax[softmax["heads"] == 1], "train_length", r"softmax $H=1$ (trained)")
     _two_head_points(ax, softmax[softmax["heads"] == 2], table, "train_length")
     band(ax, own[own["model"] == "linear_attention"], "train_length", "linear attention (trained)", color="C2")
-    ax.set(xlabel="context length L (train = test)", ylabel="risk E(ŷ − y)²", yscale="log",
-           title=f"In-context linear regression, d={d}, σ²={noise}")
-    ax.legend(fontsize=7)
+    ax.set(xlabel=r"context length $L$ (train = test)", ylabel=r"risk $\mathbb{E}(\hat y - y)^2$", yscale="log",
+           title=rf"in-context linear regression, $d={d}$, $\sigma^2={noise:g}$")
+    figure_legend(fig, axes, ncols=3)
     return save(fig, out_dir, "risk_vs_context.png")
 
 
 def _length_generalisation(table: pd.DataFrame, out_dir: Path) -> Path:
     """One panel per training length L: risk at test length L' beside R_dGD(η*(L); L') and R_lin(L')."""
     d, noise, lengths = _setting(table)
-    fig, axes = plt.subplots(1, len(lengths), figsize=(5 * len(lengths), 4), squeeze=False)
+    fig, axes = panels(1, len(lengths))
     for ax, length in zip(axes[0], lengths, strict=True):
         rows = table[(table["metric"] == "risk") & (table["train_length"] == length)
                      & table["model"].isin(["softmax", "linear_attention"])]
         grid = np.geomspace(rows["test_length"].min(), rows["test_length"].max(), 60)
         eta = theory.eta_star(d, length, noise)
-        ax.plot(grid, [theory.dgd_risk(eta, d, n, noise) for n in grid], "C1-", label="R_dGD(η*; L') theory")
+        ax.plot(grid, [theory.dgd_risk(eta, d, n, noise) for n in grid], "C1-",
+                label=r"$R_{\mathrm{dGD}}(\eta^*; L')$ theory")
         ax.plot(grid, [theory.linear_attention_length_risk(n, length, d, noise) for n in grid], "C0-",
-                label="R_lin(L') theory")
+                label=r"$R_{\mathrm{lin}}(L')$ theory")
         _two_head_points(ax, rows[(rows["model"] == "softmax") & (rows["heads"] == 2)], table, "test_length",
                          linestyle="none")
         band(ax, rows[rows["model"] == "linear_attention"], "test_length", "linear attention", color="C0",
              linestyle="none")
-        ax.axvline(length, color="grey", lw=0.8)
-        ax.set(xscale="log", yscale="log", xlabel="test context length L'", ylabel="risk",
-               title=f"Trained at L = {length}, tested at L'")
-        ax.legend(fontsize=7)
+        ax.axvline(length, color="grey", lw=0.8, label="training length")
+        ax.set(xscale="log", yscale="log", xlabel=r"test context length $L'$",
+               ylabel=r"risk $\mathbb{E}(\hat y - y)^2$", title=rf"trained at $L = {length}$")
+    figure_legend(fig, axes, ncols=3)
     return save(fig, out_dir, "length_generalisation.png")
 
 
@@ -76,7 +79,9 @@ def _circuits(table: pd.DataFrame, out_dir: Path) -> Path:
     """Learned heads (ω_h, μ_h) beside S_γ per training length; the effective step beside η*."""
     d, noise, lengths = _setting(table)
     rows = table[table["model"] == "softmax"]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = panels(1, 2)
+    fig.set_size_inches(8.0, 3.4)
+    axes = axes[0]
     gammas = np.linspace(0.1, 0.7, 100)
     for index, length in enumerate(lengths):
         heads = rows[rows["metric"].isin(["omega", "mu"]) & (rows["train_length"] == length)]
@@ -84,30 +89,35 @@ def _circuits(table: pd.DataFrame, out_dir: Path) -> Path:
             omega = group[group["metric"] == "omega"].sort_values("head")["value"].to_numpy()
             mu = group[group["metric"] == "mu"].sort_values("head")["value"].to_numpy()
             axes[0].scatter(omega, mu, marker="o" if h_count == 2 else "x", color=f"C{index}",
-                            label=f"L={length}, H={int(h_count)}" if seed == 0 else None)
+                            label=rf"$L={length}$, $H={int(h_count)}$" if seed == 0 else None)
         mus = np.array([theory.mu_gamma(g, d, length, noise) for g in gammas])
         axes[0].plot(gammas, mus, "-", color=f"C{index}", lw=0.8)
         axes[0].plot(-gammas, -mus, "-", color=f"C{index}", lw=0.8)
-    axes[0].set(xlabel="ω_h (effective KQ)", ylabel="μ_h (OV)", title="Learned heads vs S_γ: (±γ, ±μ_γ) per L")
-    axes[0].legend(fontsize=6)
+    axes[0].plot([], [], "-", color="grey", lw=0.8, label=r"$S_\gamma$: $(\pm\gamma, \pm\mu_\gamma)$ (theory)")
+    axes[0].set(xlabel=r"$\omega_h$ (effective KQ)", ylabel=r"$\mu_h$ (OV)", title=r"learned heads beside $S_\gamma$")
+    legend_outside(axes[0])
     steps = rows[(rows["metric"] == "effective_step") & (rows["heads"] == 2)].merge(two_signed(table))
     for converged, group in steps.groupby("two_signed"):
         axes[1].plot(group["train_length"], group["value"], "o" if converged else "x",
-                     color="C2" if converged else "grey", label="± heads" if converged else "one-signed")
+                     color="C2" if converged else "grey", label=r"$\pm$ heads" if converged else "one-signed seeds")
     grid = np.linspace(min(lengths), max(lengths), 50)
-    axes[1].plot(grid, [theory.eta_star(d, n, noise) for n in grid], "k--", label="η* (theory)")
-    axes[1].set(ylim=(0, 1.1), xlabel="training length L", ylabel="Σ_h μ_h ω_h", title="Effective step (H=2)")
-    axes[1].legend(fontsize=7)
+    axes[1].plot(grid, [theory.eta_star(d, n, noise) for n in grid], "k--", label=r"$\eta^*$ (theory)")
+    axes[1].set(ylim=(0, 1.1), xlabel=r"training length $L$", ylabel=r"$\Sigma_h\, \mu_h \omega_h$",
+                title=r"effective step ($H=2$)")
+    legend_outside(axes[1])
     return save(fig, out_dir, "circuits.png")
 
 
 def _bayes_ratio(table: pd.DataFrame, out_dir: Path) -> Path:
     rows = table[table["metric"] == "bayes_ratio"].drop_duplicates("xi").sort_values("xi")
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(rows["xi"], rows["value"], "C0-", label="R_dGD(η*) / Bayes (limit)")
+    fig, axes = panels(1, 1)
+    fig.set_size_inches(4.5, 3.6)
+    ax = axes[0, 0]
+    ax.plot(rows["xi"], rows["value"], "C0-", label=r"$R_{\mathrm{dGD}}(\eta^*)$ / Bayes risk (limit)")
     ax.plot(rows["xi"], rows["predicted"], "k--", label="Thm 1(3) bound")
-    ax.set(xscale="log", xlabel="ξ = d / L", ylabel="ratio", title=f"σ² = {table['p.noise_var'].iloc[0]}")
-    ax.legend(fontsize=7)
+    ax.set(xscale="log", xlabel=r"$\xi = d / L$", ylabel="risk ratio to Bayes",
+           title=rf"$\sigma^2 = {table['p.noise_var'].iloc[0]:g}$")
+    figure_legend(fig, axes, ncols=1)
     return save(fig, out_dir, "bayes_ratio.png")
 
 

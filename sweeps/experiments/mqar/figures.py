@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 
 from attnbench.sweeps.experiments.mqar.claims import KEYS
-from attnbench.sweeps.plotting import chance_and_oracle, plt, save, seed_errorbar
-from attnbench.sweeps.token_claims import accuracies, seed_summary
+from attnbench.sweeps.plotting import chance_and_oracle, figure_legend, panels, save, seed_range
+from attnbench.sweeps.token_claims import GATE, accuracies, seed_summary
+
+NAMES = {"softmax": "softmax attention", "linear": "linear attention", "lla": "LLA"}
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -18,24 +20,36 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Accuracy vs width, one panel per mixer, one line per K (mean ± seed std, dots: the seeds; outcomes are
-    often bimodal), chance and oracle. Writes ``accuracy.png``."""
-    s = summary(table)
-    seeds = table[table["metric"] == "test_accuracy"]
-    models = list(dict.fromkeys(s["model"]))
-    fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 3.4), squeeze=False, sharey=True)
+    """Accuracy vs width, one panel per mixer on shared axes, one colour per K (seed mean, bars: the seed
+    range, dots: the seeds; outcomes are often bimodal), chance, oracle and the claims' recall gate, one
+    legend; each recurrent state's size beside the largest K (the capacity prediction). Writes ``accuracy.png``."""
+    seeds = accuracies(table, "test_accuracy", KEYS)
+    models = list(dict.fromkeys(seeds["model"]))
+    widths = sorted(seeds["width"].unique())
+    pairs = sorted(seeds["kv_pairs"].unique())
+    fig, axes = panels(1, len(models), sharex=True, sharey=True)
     chance = table["chance"].dropna().max() if "chance" in table else np.nan
     for ax, model in zip(axes[0], models, strict=True):
-        for i, (kv, cells) in enumerate(s[s["model"] == model].groupby("kv_pairs")):
-            cells = cells.sort_values("width")
-            seed_errorbar(ax, cells["width"], cells, f"K={kv}", color=f"C{i}")
+        ax.set_xscale("log")
+        for i, kv in enumerate(pairs):
             own = seeds[(seeds["model"] == model) & (seeds["kv_pairs"] == kv)]
-            ax.scatter(own["width"], own["value"], s=12, color=f"C{i}", alpha=0.45, zorder=3)
+            if not own.empty:
+                seed_range(ax, own, "width", rf"$K={kv}$ pairs", shift=0.02 * (i - (len(pairs) - 1) / 2),
+                           color=f"C{i}")
         chance_and_oracle(ax, chance)
-        widths = sorted(s.loc[s["model"] == model, "width"].unique())
-        ax.set(xscale="log", xlabel="model width d", title=model, ylim=(-0.02, 1.05))
-        ax.set_xticks(widths, [str(w) for w in widths])
-        ax.minorticks_off()
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("test accuracy (query tokens; dots: seeds)")
+        ax.axhline(GATE, color="C3", lw=0.8, ls="-.", label=f"recall gate of the claims ({GATE:g})")
+        ax.set(xlabel=r"model width $d$", ylabel="test accuracy (query tokens)", title=NAMES.get(model, model),
+               ylim=(-0.02, 1.05))
+        states = table.loc[table["model"] == model].groupby("width")["state_size"].max().dropna()
+        if len(states):  # the capacity prediction: recall degrades only once K exceeds the state
+            ax.annotate(f"state {', '.join(f'{s:.0f}' for s in states)} floats $> K = {max(pairs)}$: capacity "
+                        "not reached", (0.5, 0.1), xycoords="axes fraction", ha="center", fontsize=7, color="grey")
+        trained = sorted(seeds.loc[seeds["model"] == model, "width"].unique())
+        if len(trained) < len(widths):
+            ax.annotate(f"trained at $d = {', '.join(map(str, trained))}$ only", (0.5, 0.5),
+                        xycoords="axes fraction", ha="center", fontsize=8, color="grey")
+    axes[0, 0].set_xticks(widths, [str(w) for w in widths])
+    axes[0, 0].set_xlim(widths[0] / 1.4, widths[-1] * 1.4)
+    axes[0, 0].minorticks_off()
+    figure_legend(fig, axes, ncols=3)
     return [save(fig, out_dir, "accuracy.png")]

@@ -8,8 +8,12 @@ import numpy as np
 import pandas as pd
 
 from attnbench.sweeps.experiments.state_tracking.claims import KEYS
-from attnbench.sweeps.plotting import chance_and_oracle, plt, save, seed_errorbar
+from attnbench.sweeps.plotting import chance_and_oracle, figure_legend, panels, save, seed_range
 from attnbench.sweeps.token_claims import accuracies, seed_summary
+
+NAMES = {"softmax": "softmax attention", "deltanet": r"DeltaNet, eigenvalues in $[0, 1]$",
+         "deltanet_neg": r"DeltaNet, eigenvalues in $[-1, 1]$", "lla": "LLA"}
+TASKS = {"S3": r"$S_3$ word problem", "parity": "parity"}
 
 
 def summary(table: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
@@ -17,24 +21,34 @@ def summary(table: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
     return seed_summary(accuracies(table, metric, KEYS), KEYS)
 
 
+def _centred(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The per-seed accuracies of ``metric`` with the centre of their length bin as ``length``."""
+    seeds = accuracies(table, metric, KEYS)
+    return seeds.assign(length=(seeds["length_low"] + seeds["length_high"]) / 2)
+
+
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Accuracy vs example length per task: one line per mixer (mean ± seed std), in-distribution point,
-    chance level, and the train/test boundary. Writes ``accuracy.png``."""
-    test, ind = summary(table), summary(table, "id_accuracy")
+    """Accuracy vs example length per task: one line per mixer (seed mean, bars: seed range inside [0, 1],
+    dots: seeds), the in-distribution point (square), chance, oracle and the train/test boundary, one
+    legend. Writes ``accuracy.png``."""
+    test, ind = _centred(table, "test_accuracy"), _centred(table, "id_accuracy")
     tasks = list(dict.fromkeys(test["task"]))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.4), squeeze=False, sharey=True)
+    models = list(dict.fromkeys(test["model"]))
+    fig, axes = panels(1, len(tasks), sharey=True)
     for ax, name in zip(axes[0], tasks, strict=True):
-        groups = list(test[test["task"] == name].groupby("model"))
-        for i, (model, cells) in enumerate(groups):
-            color, shift = f"C{i}", 1.5 * (i - (len(groups) - 1) / 2)  # small offset keeps ties visible
-            centres = (cells["length_low"] + cells["length_high"]) / 2 + shift
-            seed_errorbar(ax, centres, cells, model, color=color)
+        for i, model in enumerate(models):
+            color, shift = f"C{i}", 1.5 * (i - (len(models) - 1) / 2)  # small offset keeps ties visible
+            seed_range(ax, test[(test["task"] == name) & (test["model"] == model)], "length",
+                       NAMES.get(model, model), shift=shift, color=color)
             own = ind[(ind["task"] == name) & (ind["model"] == model)]
-            ax.errorbar((own["length_low"] + own["length_high"]) / 2 + shift, own["mean"], yerr=own["std"],
+            cells = own.groupby("length")["value"].agg(["mean", "min", "max"]).reset_index()
+            ax.errorbar(cells["length"] + shift, cells["mean"],
+                        yerr=np.vstack([cells["mean"] - cells["min"], cells["max"] - cells["mean"]]),
                         marker="s", mfc="none", color=color, capsize=3, ls="none")
         chance_and_oracle(ax, float(np.nanmax(table.loc[table["task"] == name, "chance"])))
-        ax.axvline(table["train_max_len"].dropna().iloc[0], color="k", lw=0.8, alpha=0.5)
-        ax.set(title=name, xlabel="example length (squares: train lengths)", ylim=(-0.02, 1.05))
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("accuracy (scored tokens)")
+        ax.axvline(table["train_max_len"].dropna().iloc[0], color="k", lw=0.8, alpha=0.5,
+                   label="longest training length")
+        ax.set(title=TASKS.get(name, name), xlabel="example length (squares: training lengths)",
+               ylabel="accuracy (scored tokens)", ylim=(-0.02, 1.05))
+    figure_legend(fig, axes, ncols=3)
     return [save(fig, out_dir, "accuracy.png")]
