@@ -66,7 +66,7 @@ def save(fig: Figure, out_dir: Path, name: str) -> Path:
     if not fig.get_layout_engine():
         fig.tight_layout()
     fig.savefig(path)
-    fig.savefig(path.with_suffix(".pdf"))
+    fig.savefig(path.with_suffix(".pdf"), metadata={"CreationDate": None})  # the same bytes on every rebuild
     plt.close(fig)
     return path
 
