@@ -3,10 +3,13 @@ into the README between its claims markers, so the README always shows the curre
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 from attnbench.sweeps import registry
+from attnbench.sweeps.experiments.base import Experiment
+from attnbench.sweeps.fingerprint import draw_fingerprint, fingerprint
 from attnbench.sweeps.ledger import ledger, render_markdown
 from attnbench.sweeps.store import atomic_write, load_view
 
@@ -27,6 +30,16 @@ def update_readme(readme: Path, text: str) -> bool:
     return True
 
 
+MANIFEST = "figures.json"
+
+
+def write_manifest(folder: Path, experiment: Experiment, drawn: list[Path]) -> None:
+    """Record which code drew the figures of ``folder`` from which runs (``figures.json``)."""
+    manifest = {"draw": draw_fingerprint(experiment), "runs": fingerprint(experiment),
+                "files": sorted(p.name for p in drawn)}
+    atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+
+
 class DrawError(RuntimeError):
     """Some experiments' figures could not be drawn; the ledger was written all the same."""
 
@@ -45,7 +58,9 @@ def rebuild(results_dir: Path, only: str | None = None, readme: Path | None = No
             continue
         ok = view.rows[view.rows["status"] == "ok"]
         try:
-            written += experiment.draw(ok, results_dir / name) if not ok.empty else []
+            drawn = experiment.draw(ok, results_dir / name) if not ok.empty else []
+            written += drawn
+            write_manifest(results_dir / name, experiment, drawn)
         except Exception as error:  # one experiment's figure never stops the others, nor the ledger
             log.error("%s: drawing the figures raised %s: %s", name, type(error).__name__, error)
             failed.append(f"{name} ({type(error).__name__}: {error})")

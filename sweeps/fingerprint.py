@@ -76,6 +76,18 @@ def module_sources(module: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(seen.items()))
 
 
+def draw_fingerprint(experiment: Experiment) -> str:
+    """A short hash of the source of ``experiment``'s figure module and of the shared style module: a figure
+    file stored with another value was drawn by other code."""
+    digest = hashlib.sha256()
+    for name in sorted({experiment.draw.__module__, "attnbench.sweeps.plotting"} if experiment.draw else ()):
+        spec = _spec(name)
+        if spec is not None and spec.origin is not None:
+            with open(spec.origin, encoding="utf-8") as handle:
+                digest.update(name.encode() + b"\0" + handle.read().encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def fingerprint(experiment: Experiment) -> str:
     """A short hash of the source of the modules that compute ``experiment``'s runs."""
     digest = hashlib.sha256()
