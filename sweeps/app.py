@@ -87,6 +87,7 @@ def execute(config: dict[str, Any], params: Any, output_dir: str | None = None) 
     store = ExperimentStore(Path(config["results_dir"]), experiment.name)
     rid = run_id(config)
     current = fingerprint(experiment)
+    store.clear_dead_lock(rid)  # a job killed after saving its record leaves its lock behind
     reason = reuse_reason(store, rid, config, current)
     if reason is not None:
         log.info("%s run %s: %s, skipped", experiment.name, rid, reason)

@@ -179,12 +179,24 @@ class ExperimentStore:
                        if not p.name.startswith(".") and p.suffix in (".json", ".lock", ".parquet")})
 
     def status(self, rid: str) -> str | None:
-        """``running`` or ``killed`` while a lock exists, else the record's status (None: never stored)."""
+        """``running`` while a live job holds the run's lock; else the record's status; ``killed`` when a dead
+        job's lock is all there is (a record beside a dead lock is complete: it is written before the lock is
+        released); None when the run was never stored."""
         info = locks.owner(self.path(rid, "lock"))
-        if info is not None:
-            return "killed" if locks.is_dead(info) else "running"
+        if info is not None and not locks.is_dead(info):
+            return "running"
         record = self.record(rid)
-        return None if record is None else record["status"]
+        if record is None:
+            return "killed" if info is not None else None
+        return record["status"]
+
+    def clear_dead_lock(self, rid: str) -> None:
+        """Remove the lock a dead job left on run ``rid`` (taking it over first, so a live one is never removed)."""
+        info = locks.owner(self.path(rid, "lock"))
+        if info is not None and locks.is_dead(info):
+            lock = self.claim(rid)
+            if lock is not None:
+                lock.release()
 
     def view(self, profile: str | None = None, fingerprint: str | None = None) -> StoreView:
         """The experiment's table: every run of ``profile`` (None: all) with params joined, and any bad file.

@@ -133,3 +133,14 @@ def test_another_hosts_lock_is_dead_only_when_its_heartbeat_stops(tmp_path):
     old = path.stat().st_mtime - locks.DEAD_AFTER_S - 1
     os.utime(path, (old, old))
     assert locks.is_dead(locks.owner(path))
+
+
+def test_a_dead_lock_beside_a_complete_record_is_debris(tmp_path):
+    """A job killed between saving its record and releasing its lock: the run is complete."""
+    store = _store(tmp_path)
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    store.path("a", "lock").write_text(json.dumps({"pid": int(child.stdout), "host": os.uname().nodename}))
+    assert store.status("a") == "ok"
+    assert list(store.view().rows["status"]) == ["ok", "ok", "failed"]
+    store.clear_dead_lock("a")
+    assert not store.path("a", "lock").exists()
