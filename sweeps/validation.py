@@ -121,18 +121,20 @@ class Params(SectionParams):
         self.check()
 
 
-def build(params: type, overrides: Mapping[str, Any]) -> Any:
-    """``params`` with its defaults changed by ``overrides``: nested mappings (``{"snap": {"lr_z": 1.0}}``) or
-    dotted keys (``{"snap.lr_z": 1.0}``) change one section's fields; validated once, at the end."""
+def build(params: type, *layers: Mapping[str, Any]) -> Any:
+    """``params`` with its defaults changed by ``layers``, later layers winning (a profile's overrides, then a
+    caller's): nested mappings (``{"snap": {"lr_z": 1.0}}``) or dotted keys (``{"snap.lr_z": 1.0}``) change one
+    section's fields. The layers are never modified; the result is validated once, at the end."""
     nested: dict[str, Any] = {}
-    for key, value in overrides.items():
-        head, _, rest = key.partition(".")
-        if rest:
-            nested.setdefault(head, {})[rest] = value
-        elif isinstance(value, Mapping) and head in nested:
-            nested[head].update(value)
-        else:
-            nested[head] = value
+    for layer in layers:
+        for key, value in layer.items():
+            head, _, rest = key.partition(".")
+            if rest:
+                nested.setdefault(head, {})[rest] = value
+            elif isinstance(value, Mapping):
+                nested.setdefault(head, {}).update(value)
+            else:
+                nested[head] = value
     names = {f.name: f for f in dataclasses.fields(params)}
     values = {}
     for key, value in nested.items():

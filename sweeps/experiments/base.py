@@ -252,11 +252,7 @@ class Experiment:
         a section's fields as nested mappings or dotted keys, ``snap={"lr_z": 1.0}`` or ``**{"snap.lr_z": 1.0}``)."""
         from attnbench.sweeps.validation import build
 
-        merged = {**self.profile(profile).overrides}
-        for key, value in overrides.items():
-            merged[key] = {**merged[key], **value} if isinstance(value, Mapping) and isinstance(
-                merged.get(key), Mapping) else value
-        return build(self.params, merged)
+        return build(self.params, self.profile(profile).overrides, overrides)
 
 
 def mean_spread(values: Sequence[float], digits: int = 4) -> str:

@@ -68,3 +68,10 @@ def test_section_params_become_dotted_columns():
     columns = param_columns(dataclasses.asdict(FamilyParams()))
     assert columns["p.study.rate"] == 1.0 and columns["p.other.sizes"] == "[1, 2]"
     assert columns["p.sections"] == '["study", "other"]'
+
+
+def test_later_layers_win_and_no_layer_is_modified():
+    profile = {"study": {"rate": 2.0, "sizes": [3]}}
+    params = build(FamilyParams, profile, {"study.rate": 5.0})
+    assert params.study.rate == 5.0 and params.study.sizes == [3]
+    assert profile == {"study": {"rate": 2.0, "sizes": [3]}}
