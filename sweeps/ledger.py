@@ -16,9 +16,10 @@ The file opens with the counts per kind x verdict, then one table per family.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,11 @@ def _cells(claim: Claim, rows: pd.DataFrame, grid: Mapping[str, str]) -> list[tu
     if all(v is not None for v in declared):
         expected |= set(pd.MultiIndex.from_product(declared).tolist() if len(declared) > 1
                         else [(v,) for v in declared[0]])
+    else:  # cells also split by columns the grid does not sweep: each declared value must still be stored
+        for index, allowed in enumerate(declared):
+            stored = {key[index] for key in groups}
+            expected |= {tuple(value if i == index else "NaN" for i in range(len(columns)))
+                         for value in allowed or () if value not in stored}
     return [(_label(columns, key), groups.get(key)) for key in sorted(expected, key=_order)]
 
 
@@ -148,9 +154,10 @@ def _order(key: tuple[str, ...]) -> tuple[tuple[int, float, str], ...]:
     """Cells in numeric order where their values are numbers (n = 100, 316, 1000), else as text."""
     def one(text: str) -> tuple[int, float, str]:
         try:
-            return (0, float(json.loads(text)), "")
+            number = float(json.loads(text))
         except (ValueError, TypeError):
             return (1, 0.0, text)
+        return (2, 0.0, "") if math.isnan(number) else (0, number, "")
     return tuple(one(part) for part in key)
 
 
@@ -217,7 +224,11 @@ class Ledger:
 
     results: tuple[ClaimResult, ...]
     profile: str = "quick"
-    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def counts(self) -> Counter:
+        """(kind, verdict) -> number of claims."""
+        return Counter((r.claim.kind, r.verdict) for r in self.results)
 
     def failing(self) -> list[ClaimResult]:
         return [r for r in self.results if r.verdict in FAILING]
@@ -236,7 +247,7 @@ def ledger(results_dir: Path, family: str | None = None, profile: str = "quick",
     for name, experiment in registry.experiments().items():
         if (family is None or name == family) and name not in leave_out:
             results += evaluate_experiment(experiment, results_dir, profile)
-    return Ledger(tuple(results), profile, Counter((r.claim.kind, r.verdict) for r in results))
+    return Ledger(tuple(results), profile)
 
 
 def _escape(cell: str) -> str:

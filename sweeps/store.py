@@ -178,14 +178,14 @@ class ExperimentStore:
         return sorted({p.name.split(".", 1)[0] for p in self.runs.iterdir()
                        if not p.name.startswith(".") and p.suffix in (".json", ".lock", ".parquet")})
 
-    def status(self, rid: str) -> str | None:
-        """``running`` while a live job holds the run's lock; else the record's status; ``killed`` when a dead
-        job's lock is all there is (a record beside a dead lock is complete: it is written before the lock is
-        released); None when the run was never stored."""
+    def status(self, rid: str, record: dict[str, Any] | None = None) -> str | None:
+        """``running`` while a live job holds the run's lock; else the record's status (``record``: the run's
+        record, when already read); ``killed`` when a dead job's lock is all there is (a record beside a dead
+        lock is complete: it is written before the lock is released); None when the run was never stored."""
         info = locks.owner(self.path(rid, "lock"))
         if info is not None and not locks.is_dead(info):
             return "running"
-        record = self.record(rid)
+        record = self.record(rid) if record is None else record
         if record is None:
             return "killed" if info is not None else None
         return record["status"]
@@ -207,7 +207,7 @@ class ExperimentStore:
         for rid in self.run_ids():
             try:
                 record = self.record(rid)
-                status = self.status(rid)
+                status = self.status(rid, record)
                 rows = self.rows(record) if record is not None and status in FINAL_STATUSES else pd.DataFrame()
             except StoreError as error:
                 errors.append(str(error))

@@ -239,3 +239,21 @@ def test_a_figure_that_cannot_be_drawn_never_stops_the_ledger(capsys, tmp_path):
     ledger = (tmp_path / "CLAIMS.md").read_text()
     assert "### icl_linear" in ledger and "### scan_snap" in ledger
     assert code == 0 or "figures not drawn for" in output
+
+
+def test_a_declared_grid_value_that_is_not_stored_keeps_a_claim_from_passing():
+    """A scope split by a swept key and a column the grid does not sweep still expects every swept value."""
+    import pandas as pd
+
+    from attnbench.sweeps.experiments.base import Claim, Scope, Tolerance, Verdict
+    from attnbench.sweeps.ledger import evaluate
+    from attnbench.sweeps.store import StoreView
+
+    claim = Claim("toy.mixed", "rows exist", "derived", "consistency", Scope(cells=("p.value", "seed")),
+                  Tolerance("exact", "derived"), lambda rows: Verdict("pass", "rows", f"{len(rows)}"))
+    rows = pd.DataFrame({"run_id": "a", "status": "ok", "stale": False, "p.value": [1.0, 1.0], "seed": [0, 1],
+                         "metric": "m", "value": 0.0})
+    result = evaluate(claim, StoreView(rows), {"value": "1,2"})
+    assert result.verdict == "not run" and [c.label for c in result.cells] == ["value=1, seed=0", "value=1, seed=1",
+                                                                            "value=2"]
+    assert evaluate(claim, StoreView(rows), {"value": "1"}).verdict == "pass"
