@@ -23,8 +23,21 @@ COMMANDS = ("figures", "claims", "describe", "reproduce", "list")
 # Hydra's own flags that print or install something instead of running (no pre-check then).
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "--cfg", "-c", "--shell-completion", "-sc")
 # Hydra flags that take the next word as their value.
-VALUE_FLAGS = ("--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--package", "-p",
-               "--shell-completion", "-sc", "--cfg", "-c", "--experimental-rerun")
+VALUE_FLAGS = (
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--package",
+    "-p",
+    "--shell-completion",
+    "-sc",
+    "--cfg",
+    "-c",
+    "--experimental-rerun",
+)
 
 
 class UsageError(Exception):
@@ -48,12 +61,17 @@ def _family(name: str | None) -> str | None:
 def _figures(argv: list[str]) -> int:
     from attnbench.sweeps.figures import DrawError, rebuild
 
-    parser = argparse.ArgumentParser(prog="attnbench figures",
-                                     description="Rebuild every figure and CLAIMS.md from the stored runs.")
+    parser = argparse.ArgumentParser(
+        prog="attnbench figures", description="Rebuild every figure and CLAIMS.md from the stored runs."
+    )
     parser.add_argument("--results", default="results", type=Path)
     parser.add_argument("--only", default=None, help="one experiment")
-    parser.add_argument("--readme", default=None, type=Path,
-                        help="a README whose claims section (between its markers) is replaced by the ledger")
+    parser.add_argument(
+        "--readme",
+        default=None,
+        type=Path,
+        help="a README whose claims section (between its markers) is replaced by the ledger",
+    )
     args = parser.parse_args(argv)
     try:
         paths = rebuild(_results_folder(args.results), _family(args.only), args.readme)
@@ -81,8 +99,9 @@ def _claims(argv: list[str]) -> int:
 def _describe(argv: list[str]) -> int:
     from attnbench.sweeps.describe import describe
 
-    parser = argparse.ArgumentParser(prog="attnbench describe",
-                                     description="An experiment's params, profiles and grids.")
+    parser = argparse.ArgumentParser(
+        prog="attnbench describe", description="An experiment's params, profiles and grids."
+    )
     parser.add_argument("experiment")
     parser.add_argument("--results", default="results", type=Path, help="where to read the measured quick time")
     args = parser.parse_args(argv)
@@ -105,9 +124,11 @@ def _reproduce(argv: list[str]) -> int:
     from attnbench.sweeps.ledger import ledger
 
     parser = argparse.ArgumentParser(
-        prog="attnbench reproduce", description="The main job: every experiment's declared sweep, then the "
+        prog="attnbench reproduce",
+        description="The main job: every experiment's declared sweep, then the "
         "figures and CLAIMS.md. Extra words are Hydra overrides given to every sweep (profile=..., rerun=true, "
-        "hydra/launcher=joblib ...).")
+        "hydra/launcher=joblib ...).",
+    )
     parser.add_argument("--only", default=None, help="one experiment")
     args, overrides = parser.parse_known_args(argv)
     failed = []
@@ -128,8 +149,11 @@ def _reproduce(argv: list[str]) -> int:
         return 1
     bad = ledger(results).failing()
     if bad:
-        print("[attnbench] claims that are fail, error or stale: " + ", ".join(f"{r.claim.id} ({r.verdict})"
-                                                                           for r in bad), file=sys.stderr)
+        print(
+            "[attnbench] claims that are fail, error or stale: "
+            + ", ".join(f"{r.claim.id} ({r.verdict})" for r in bad),
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -169,8 +193,7 @@ def _run(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="[attnbench] %(message)s")
-    handlers = {"figures": _figures, "claims": _claims, "describe": _describe, "reproduce": _reproduce,
-                "list": _list}
+    handlers = {"figures": _figures, "claims": _claims, "describe": _describe, "reproduce": _reproduce, "list": _list}
     try:
         if argv and argv[0] in handlers:
             return handlers[argv[0]](argv[1:])

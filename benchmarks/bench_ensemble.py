@@ -1,41 +1,44 @@
-"""Batched ensembles against the same runs one after another (foundation issue, §7).
+"""Batched ensembles against the same runs one after another.
 
 Two settings:
-- the attention-SVM theory setting (Tarzanagh et al.): 100 runs of one attention layer, n = 6, T = 8,
-  d = 10, 1000 steps of normalised GD in float64 (goal: ≥ 10× faster as one ensemble);
-- the in-context regression setting (He et al.): 2-head softmax, batch 256, compute-bound (ratio reported).
+- the attention-SVM theory setting (Tarzanagh et al.): 100 runs of one attention layer, n = 6, T = 8, d = 10,
+  normalised GD in float64 (goal: ≥ 10× faster as one ensemble);
+- the in-context regression setting (He et al.): 2-head softmax, batch 256, Adam, compute-bound (ratio reported).
 
-Both paths run the same code (`attnbench.sweeps.training.train_ensemble`); the ensemble has a leading run
-axis, the loop calls it with one run at a time. The script also checks that both give the same parameters.
-Prints a table and writes results/benchmarks/ensemble.{csv,png}.
+Both paths run the same code (`attnbench.sweeps.training.train_ensemble`); the ensemble has a leading run axis,
+the loop calls it with one run at a time. Each path is timed end to end (data, set-up and ``--steps`` steps) by
+`benchmarks.timing.measure` (median and IQR of at least 4 replicates after a warm-up); the script also checks that
+both paths give the same parameters. Prints a table and writes results/benchmarks/ensemble.{csv,png,pdf}.
 
-    .venv/bin/python benchmarks/bench_ensemble.py [--runs 100] [--steps 1000] [--icl-runs 4 --icl-steps 200]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ensemble.py [--runs 100 --steps 20 --icl-runs 4 --icl-steps 50]
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
+from timing import measure
 
 from attnbench.models.icl_attention import MultiHeadSoftmaxICL
 from attnbench.models.svm_attention import NormalisedGD, attention_run_losses
-from attnbench.sweeps.plotting import save
+from attnbench.sweeps.plotting import panels, save
 from attnbench.sweeps.training import make_optimizer, train_ensemble
 from attnbench.tasks import icl_linear, token_selection
+from attnbench.tasks.base import stack
 
-OUT = Path("results/benchmarks")
+OUT = Path(__file__).resolve().parents[1] / "results" / "benchmarks"
 
 
 def svm_setting(first: int, runs: int, steps: int) -> torch.Tensor:
     """Train runs ``first .. first+runs-1`` of the SVM setting as one ensemble; return their W."""
     data = token_selection.sample_ensemble(token_selection.TokenSelectionConfig(), "train", runs, first)
     weights = torch.zeros(runs, 10, 10, dtype=torch.float64, requires_grad=True)
-    losses = attention_run_losses(data.X, data.z, data.Y, v=data.v)
+    losses = attention_run_losses(data.inputs, data.z, data.targets, v=data.v)
     train_ensemble(lambda step: losses({"W": weights}), NormalisedGD([weights], lr=0.1), steps, show_progress=False)
     return weights.detach()
 
@@ -50,8 +53,8 @@ def icl_setting(first: int, runs: int, steps: int) -> torch.Tensor:
             parameter.copy_(torch.cat([dict(m.named_parameters())[name] for m in members]))
 
     def losses(step: int) -> torch.Tensor:
-        batches = [icl_linear.sample(c, "train", step) for c in configs]
-        prompts, targets = torch.stack([b.inputs for b in batches]), torch.stack([b.targets for b in batches])
+        batch = stack(configs, "train", step)
+        prompts, targets = batch.inputs, batch.targets
         return ((model(prompts) - targets) ** 2).mean(-1)
 
     train_ensemble(losses, make_optimizer(model.parameters(), "adam", 1e-3), steps, show_progress=False)
@@ -59,39 +62,61 @@ def icl_setting(first: int, runs: int, steps: int) -> torch.Tensor:
 
 
 def compare(name: str, setting: Callable[[int, int, int], torch.Tensor], runs: int, steps: int) -> dict:
-    setting(0, 2, 2)  # warm-up: first-call allocations and kernel selection are not what is measured
-    start = time.perf_counter()
-    together = setting(0, runs, steps)
-    ensemble_s = time.perf_counter() - start
-    start = time.perf_counter()
-    alone = torch.cat([setting(r, 1, steps) for r in range(runs)])
-    loop_s = time.perf_counter() - start
-    return {"setting": name, "runs": runs, "steps": steps, "ensemble_s": ensemble_s, "loop_s": loop_s,
-            "speedup": loop_s / ensemble_s, "max_param_gap": float((together - alone).abs().max())}
+    """Ensemble and loop timings of ``setting`` and the largest parameter gap between the two paths."""
+    together = measure(lambda: setting(0, runs, steps), max_run_time=60)
+    alone = measure(lambda: [setting(r, 1, steps) for r in range(runs)], max_run_time=120)
+    gap = (setting(0, runs, steps) - torch.cat([setting(r, 1, steps) for r in range(runs)])).abs().max()
+    return {
+        "setting": name,
+        "runs": runs,
+        "steps": steps,
+        **together.columns("ensemble"),
+        **alone.columns("loop"),
+        "speedup": alone.median_s / together.median_s,
+        "max_param_gap": float(gap),
+        "load_average": alone.load_average,
+    }
+
+
+def draw(table: pd.DataFrame) -> Path:
+    """Speed-up per setting, with the range the IQRs of both timings allow, and the 10× goal."""
+    fig, axes = panels(1, 1)
+    ax = axes[0, 0]
+    low = (table["loop_s"] - table["loop_iqr_s"] / 2) / (table["ensemble_s"] + table["ensemble_iqr_s"] / 2)
+    high = (table["loop_s"] + table["loop_iqr_s"] / 2) / (table["ensemble_s"] - table["ensemble_iqr_s"] / 2)
+    positions = np.arange(len(table))
+    ax.barh(
+        positions,
+        table["speedup"],
+        color="C2",
+        xerr=np.vstack([table["speedup"] - low, high - table["speedup"]]),
+        capsize=3,
+    )
+    ax.set_yticks(positions, labels=[s.replace(" (", "\n(") for s in table["setting"]])
+    ax.axvline(10, color="k", ls="--", lw=0.8, label="goal, theory setting (10×)")
+    ax.set_xscale("log")
+    ax.set(xlabel="loop time / ensemble time (median; bars: ± IQR/2)")
+    ax.set_title(f"Batched ensemble speed-up, CPU, {int(table['torch_threads'].iloc[0])} thread(s)")
+    ax.legend(loc="lower right")
+    return save(fig, OUT, "ensemble.png")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--icl-runs", type=int, default=4)
-    parser.add_argument("--icl-steps", type=int, default=200)
+    parser.add_argument("--icl-steps", type=int, default=50)
     args = parser.parse_args()
-    rows = [compare("attention-SVM (n=6, T=8, d=10, fp64, NGD)", svm_setting, args.runs, args.steps),
-            compare("ICL softmax H=2 (batch 256, fp32, Adam)", icl_setting, args.icl_runs, args.icl_steps)]
-    table = pd.DataFrame(rows)
-    table["torch_threads"] = torch.get_num_threads()
+    rows = [
+        compare("attention-SVM (n=6, T=8, d=10, fp64, NGD)", svm_setting, args.runs, args.steps),
+        compare("ICL softmax H=2 (batch 256, fp32, Adam)", icl_setting, args.icl_runs, args.icl_steps),
+    ]
+    table = pd.DataFrame(rows).assign(torch_threads=torch.get_num_threads())
     OUT.mkdir(parents=True, exist_ok=True)
     table.to_csv(OUT / "ensemble.csv", index=False)
     print(table.to_string(index=False))
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3))
-    ax.barh(table["setting"], table["speedup"], color="C2")
-    ax.axvline(10, color="k", ls="--", lw=0.8, label="goal for the theory setting (10×)")
-    ax.set(xlabel="loop time / ensemble time", title="Batched ensemble speed-up (CPU)")
-    ax.legend(fontsize=7)
-    save(fig, OUT, "ensemble.png")
+    print(f"wrote {draw(table)}")
 
 
 if __name__ == "__main__":

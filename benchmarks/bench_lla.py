@@ -1,7 +1,8 @@
 """LLA speed and memory benchmark (issue 3, item 4): naive vs blockwise FlashLLA vs SDPA softmax.
 
-For each method and sequence length: forward time, forward+backward time (median of ``--repeats`` runs for
-N ≤ 1024, one run above), peak extra memory of one forward+backward, and achieved FLOP/s. Each (method,
+For each method and sequence length: forward time, forward+backward time (median and IQR from
+`benchmarks.timing.measure`: `torch.utils.benchmark` on the CPU, `triton.testing.do_bench` on a GPU), peak
+extra memory of one forward+backward, and achieved FLOP/s. Each (method,
 length) runs in a fresh subprocess. CPU memory: the peak resident set (VmHWM, reset just before) of one
 forward+backward minus the resident size before it (glibc is told to mmap every allocation above 64 KiB,
 ``MALLOC_MMAP_THRESHOLD_=65536``, so freed tensors leave the RSS). The high-water mark replaced a thread that
@@ -27,10 +28,10 @@ exponentials and O(N·d) vector work ignored):
 All counts are multiplied by G.
 
 d = 64 run (results/kernels/bench_lla_cpu_d64.*): ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_lla.py
---dim 64 --lengths 1024 2048 4096 --methods naive flash_cholesky flash_cg --repeats 1 --out-name bench_lla_cpu_d64``
+--dim 64 --lengths 1024 2048 4096 --methods naive flash_cholesky flash_cg --out-name bench_lla_cpu_d64``
 (naive stops at N = 2048: its einsum materialises N²·d floats, an estimated ≈ 12 GiB at N = 4096, d = 64).
 
-Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_lla.py --repeats 1`` (CPU: lengths up to 4096; about
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_lla.py`` (CPU: lengths up to 4096; about
 5 min on a shared 2-core machine; with OMP_NUM_THREADS=2 under contention it was 10-30x slower).
 """
 
@@ -39,15 +40,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import torch
+from timing import measure
+
+from attnbench.sweeps.plotting import figure_legend, panels, save
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "results" / "kernels"
 METHODS = ("naive", "flash_cg", "flash_cholesky", "sdpa")
@@ -76,27 +78,12 @@ def _method(name: str, ridge: float, cg_iters: int, block_size: int) -> Callable
     if name == "naive":
         return lambda q, k, v: lla_reference(q, k, v, ridge=ridge, dtype=q.dtype)
     if name == "flash_cg":
-        return lambda q, k, v: lla(q, k, v, ridge=ridge, solver="cg", cg_iters=cg_iters, cg_tol=0.0,
-                                   block_size=block_size)
+        return lambda q, k, v: lla(
+            q, k, v, ridge=ridge, solver="cg", cg_iters=cg_iters, cg_tol=0.0, block_size=block_size
+        )
     if name == "flash_cholesky":
         return lambda q, k, v: lla(q, k, v, ridge=ridge, solver="cholesky", block_size=block_size)
     return lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _timed(function: Callable[[], object], device: torch.device, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        _synchronize(device)
-        start = time.perf_counter()
-        function()
-        _synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _status_kib(key: str) -> int:
@@ -124,8 +111,10 @@ def run_worker(args: argparse.Namespace) -> dict:
     """One (method, length) measurement in this process; returns the result row."""
     device = torch.device(args.device)
     generator = torch.Generator().manual_seed(0)
-    q, k, v = (torch.randn(args.batch, args.heads, args.length, args.dim, generator=generator).to(device)
-               .requires_grad_() for _ in range(3))
+    q, k, v = (
+        torch.randn(args.batch, args.heads, args.length, args.dim, generator=generator).to(device).requires_grad_()
+        for _ in range(3)
+    )
     function = _method(args.method, args.ridge, args.cg_iters, args.block_size)
     grad_out = torch.randn(args.batch, args.heads, args.length, args.dim, generator=generator).to(device)
 
@@ -141,41 +130,59 @@ def run_worker(args: argparse.Namespace) -> dict:
         forward_backward()  # warm-up: one-off allocations (thread pools, caches) are not the method's
         peak_mb = _peak_rss_increase_mb(forward_backward)
     with torch.no_grad():
-        forward_s = _timed(lambda: function(q, k, v), device, args.repeats)
-    forward_backward_s = _timed(forward_backward, device, args.repeats)
+        forward = measure(lambda: function(q, k, v), device, args.max_run_time)
+    forward_backward_timing = measure(forward_backward, device, args.max_run_time)
+    forward_s, forward_backward_s = forward.median_s, forward_backward_timing.median_s
     flops = flop_count(args.method, args.length, args.dim, args.batch * args.heads, args.cg_iters)
-    return {"method": args.method, "length": args.length, "dim": args.dim, "batch": args.batch,
-            "heads": args.heads, "cg_iters": args.cg_iters if args.method == "flash_cg" else None,
-            "device": str(device), "forward_s": forward_s, "forward_backward_s": forward_backward_s,
-            "peak_extra_mb": peak_mb, "forward_flops": flops[0], "forward_backward_flops": flops[1],
-            "forward_gflops_per_s": flops[0] / forward_s / 1e9,
-            "forward_backward_gflops_per_s": flops[1] / forward_backward_s / 1e9}
+    return {
+        "method": args.method,
+        "length": args.length,
+        "dim": args.dim,
+        "batch": args.batch,
+        "heads": args.heads,
+        "cg_iters": args.cg_iters if args.method == "flash_cg" else None,
+        "device": str(device),
+        **forward.columns("forward"),
+        **forward_backward_timing.columns("forward_backward"),
+        "load_average": forward_backward_timing.load_average,
+        "peak_extra_mb": peak_mb,
+        "forward_flops": flops[0],
+        "forward_backward_flops": flops[1],
+        "forward_gflops_per_s": flops[0] / forward_s / 1e9,
+        "forward_backward_gflops_per_s": flops[1] / forward_backward_s / 1e9,
+    }
 
 
 def _draw(table: pd.DataFrame, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    columns = [("forward_s", "forward time (s)"), ("forward_backward_s", "forward+backward time (s)"),
-               ("peak_extra_mb", "peak extra memory, fwd+bwd (MiB)"),
-               ("forward_backward_gflops_per_s", "achieved GFLOP/s (fwd+bwd)")]
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
-    for ax, (column, label) in zip(axes, columns, strict=True):
+    """Four panels against N (log-log): the two timings with their IQR as error bars, peak memory, GFLOP/s."""
+    columns = [
+        ("forward_s", "forward time (s)"),
+        ("forward_backward_s", "forward+backward time (s)"),
+        ("peak_extra_mb", "peak extra memory, fwd+bwd (MiB)"),
+        ("forward_backward_gflops_per_s", "achieved GFLOP/s (fwd+bwd)"),
+    ]
+    fig, axes = panels(1, 4)
+    lengths = sorted(table.length.unique())
+    for ax, (column, label) in zip(axes[0], columns, strict=True):
         for method, group in table.groupby("method"):
-            ax.loglog(group.length, group[column], marker="o", label=method)
-        lengths = sorted(table.length.unique())
+            spread = group.get(column.replace("_s", "_iqr_s")) if column.endswith("_s") else None
+            ax.errorbar(
+                group.length,
+                group[column],
+                yerr=None if spread is None else spread / 2,
+                marker="o",
+                capsize=2,
+                label=method,
+            )
+        ax.set(xscale="log", yscale="log", xlabel=r"sequence length $N$", ylabel=label)
         ax.set_xticks(lengths, labels=[str(n) for n in lengths])
         ax.set_xticks([], minor=True)
-        ax.set(xlabel="sequence length N", ylabel=label)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend()
-    fig.suptitle(f"LLA vs SDPA on {table.device.iloc[0]} (d={table.dim.iloc[0]}, "
-                 f"B·H={table.batch.iloc[0] * table.heads.iloc[0]})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    figure_legend(fig, axes)
+    fig.suptitle(
+        f"LLA vs SDPA on {table.device.iloc[0]} ($d$={table.dim.iloc[0]}, "
+        f"$B\\cdot H$={table.batch.iloc[0] * table.heads.iloc[0]}; bars: ± IQR/2)"
+    )
+    save(fig, path.parent, path.name)
 
 
 def main() -> None:
@@ -189,7 +196,7 @@ def main() -> None:
     parser.add_argument("--ridge", type=float, default=0.1)
     parser.add_argument("--cg-iters", type=int, default=8)
     parser.add_argument("--block-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=3, help="timing repeats for N <= 1024 (1 above)")
+    parser.add_argument("--max-run-time", type=float, default=10.0, help="seconds per timing (after warm-up)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out-name", help="file stem under results/kernels (default bench_lla_<device>)")
     parser.add_argument("--worker", action="store_true", help="internal: measure one (method, length)")
@@ -201,26 +208,50 @@ def main() -> None:
         return
 
     rows = []
-    shared = ["--dim", str(args.dim), "--batch", str(args.batch), "--heads", str(args.heads), "--ridge",
-              str(args.ridge), "--cg-iters", str(args.cg_iters), "--block-size", str(args.block_size),
-              "--device", args.device]
+    shared = [
+        "--dim",
+        str(args.dim),
+        "--batch",
+        str(args.batch),
+        "--heads",
+        str(args.heads),
+        "--ridge",
+        str(args.ridge),
+        "--cg-iters",
+        str(args.cg_iters),
+        "--block-size",
+        str(args.block_size),
+        "--device",
+        args.device,
+    ]
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
     for length in args.lengths:
-        repeats = str(args.repeats if length <= 1024 else 1)
         for method in args.methods:
             if method == "naive" and length > args.naive_max_length:
                 continue
-            command = [sys.executable, __file__, "--worker", "--method", method, "--length", str(length),
-                       "--repeats", repeats, *shared]
+            command = [
+                sys.executable,
+                __file__,
+                "--worker",
+                "--method",
+                method,
+                "--length",
+                str(length),
+                "--max-run-time",
+                str(args.max_run_time),
+                *shared,
+            ]
             completed = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
             if completed.returncode != 0:
                 print(f"{method} N={length} failed: {completed.stderr[-500:]}", file=sys.stderr)
                 continue
             rows.append(json.loads(completed.stdout.strip().splitlines()[-1]))
             row = rows[-1]
-            print(f"{method:15s} N={length:5d} fwd {row['forward_s']:.3f}s fwd+bwd {row['forward_backward_s']:.3f}s "
-                  f"peak {row['peak_extra_mb']:.1f} MiB {row['forward_backward_gflops_per_s']:.2f} GFLOP/s",
-                  flush=True)
+            print(
+                f"{method:15s} N={length:5d} fwd {row['forward_s']:.3f}s fwd+bwd {row['forward_backward_s']:.3f}s "
+                f"peak {row['peak_extra_mb']:.1f} MiB {row['forward_backward_gflops_per_s']:.2f} GFLOP/s",
+                flush=True,
+            )
         stem = args.out_name or f"bench_lla_{args.device.split(':')[0]}"
         _save(pd.DataFrame(rows), stem)  # after every length, so an interrupted run keeps its rows
 

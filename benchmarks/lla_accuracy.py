@@ -17,15 +17,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from attnbench.kernels.lla.blockwise import conjugate_gradient, lla_blockwise
+from attnbench.kernels.lla.blockwise import lla_blockwise
+from attnbench.kernels.lla.cg import conjugate_gradient
 from attnbench.kernels.lla.reference import lla_reference
+from attnbench.sweeps.plotting import legend_outside, panels, save
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "results" / "kernels"
 ITERATIONS = (2, 4, 8, 16, 32, 64)
@@ -41,11 +39,19 @@ def cg_error_table(length: int = 128, dim: int = 32, seed: int = 0) -> pd.DataFr
         reference = lla_reference(q, k, v, ridge=ridge)
         scale = float(reference.abs().max())
         for iters, dtype, jacobi in itertools.product(ITERATIONS, (torch.float64, torch.float32), (False, True)):
-            out = lla_blockwise(*(t.to(dtype) for t in (q, k, v)), ridge=ridge, cg_iters=iters, cg_tol=0.0,
-                                jacobi=jacobi)
+            out = lla_blockwise(
+                *(t.to(dtype) for t in (q, k, v)), ridge=ridge, cg_iters=iters, cg_tol=0.0, jacobi=jacobi
+            )
             error = float((out.double() - reference).abs().max()) / scale
-            rows.append({"ridge": ridge, "cg_iters": iters, "dtype": str(dtype).removeprefix("torch."),
-                         "jacobi": jacobi, "relative_error": error})
+            rows.append(
+                {
+                    "ridge": ridge,
+                    "cg_iters": iters,
+                    "dtype": str(dtype).removeprefix("torch."),
+                    "jacobi": jacobi,
+                    "relative_error": error,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -68,46 +74,65 @@ def conditioning_table(n_keys: int = 512, dim: int = 64, ridge: float = 0.1, see
             _, report = conjugate_gradient(lambda x, m=matrix: x @ m, rhs[None], max_iters=500, tol=1e-8)
             exact = torch.linalg.solve(matrix, rhs)
             matrix32 = matrix.float()
-            solution32, _ = conjugate_gradient(lambda x, m=matrix32: x @ m, rhs.float()[None], max_iters=2 * dim,
-                                               tol=1e-7)
-            rows.append({"query_offset": float(offset.norm()), "query_distance": distance, "system": system,
-                         "condition_number": float(torch.linalg.cond(matrix)),
-                         "cg_iters_to_1e-8": report.iterations,
-                         "fp32_cg_relative_error": float((solution32[0].double() - exact).norm() / exact.norm())})
+            solution32, _ = conjugate_gradient(
+                lambda x, m=matrix32: x @ m, rhs.float()[None], max_iters=2 * dim, tol=1e-7
+            )
+            rows.append(
+                {
+                    "query_offset": float(offset.norm()),
+                    "query_distance": distance,
+                    "system": system,
+                    "condition_number": float(torch.linalg.cond(matrix)),
+                    "cg_iters_to_1e-8": report.iterations,
+                    "fp32_cg_relative_error": float((solution32[0].double() - exact).norm() / exact.norm()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def draw_cg_error(table: pd.DataFrame, path: Path) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for ax, dtype in zip(axes, ("float64", "float32"), strict=True):
+    """Relative CG error against T, one panel per dtype, one line per (λ, Jacobi)."""
+    fig, axes = panels(1, 2, sharey=True)
+    for ax, dtype in zip(axes[0], ("float64", "float32"), strict=True):
         for (ridge, jacobi), group in table[table.dtype == dtype].groupby(["ridge", "jacobi"]):
-            ax.loglog(group.cg_iters, group.relative_error.clip(lower=1e-17), marker="o",
-                      linestyle="--" if jacobi else "-", label=f"λ={ridge}{' Jacobi' if jacobi else ''}")
+            ax.loglog(
+                group.cg_iters,
+                group.relative_error.clip(lower=1e-17),
+                marker="o",
+                color=f"C{RIDGES.index(ridge)}",
+                linestyle="--" if jacobi else "-",
+                label=rf"$\lambda$={ridge}{', Jacobi' if jacobi else ''}",
+            )
         ax.set_xticks(ITERATIONS, labels=[str(t) for t in ITERATIONS], minor=False)
         ax.set_xticks([], minor=True)
-        ax.set(title=f"blockwise CG, {dtype}", xlabel="CG iterations T", ylabel="max|o−o_ref| / max|o_ref|")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[1].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        ax.set(
+            title=f"blockwise CG, {dtype}",
+            xlabel=r"CG iterations $T$",
+            ylabel=r"$\max|o-o_\mathrm{ref}|\,/\,\max|o_\mathrm{ref}|$",
+        )
+    legend_outside(axes[0, 1])
+    save(fig, path.parent, path.name)
 
 
 def draw_conditioning(table: pd.DataFrame, path: Path) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    """Condition number, CG iterations and fp32 CG error against the query's distance from the keys' mean."""
+    fig, axes = panels(1, 3)
     for system, group in table.groupby("system"):
-        axes[0].semilogy(group.query_offset, group.condition_number, marker="o", label=system)
-        axes[1].plot(group.query_offset, group["cg_iters_to_1e-8"], marker="o", label=system)
-        axes[2].semilogy(group.query_offset, group.fp32_cg_relative_error, marker="o", label=system)
-    axes[0].set(xlabel="‖q − k̄‖", ylabel="condition number", title="κ of the d×d system (d=64, λ=0.1)")
-    axes[1].set(xlabel="‖q − k̄‖", ylabel="CG iterations to 1e-8 (fp64)", title="CG iterations")
-    axes[2].set(xlabel="‖q − k̄‖", ylabel="‖x_fp32 − x‖/‖x‖", title="fp32 CG (≤ 2d iterations, tol 1e-7)")
-    for ax in axes:
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        axes[0, 0].semilogy(group.query_offset, group.condition_number, marker="o", label=system)
+        axes[0, 1].plot(group.query_offset, group["cg_iters_to_1e-8"], marker="o", label=system)
+        axes[0, 2].semilogy(group.query_offset, group.fp32_cg_relative_error, marker="o", label=system)
+    offset = r"$\|q-\bar{k}\|$"
+    axes[0, 0].set(
+        xlabel=offset, ylabel=r"condition number $\kappa$", title=r"$d\times d$ system ($d$=64, $\lambda$=0.1)"
+    )
+    axes[0, 1].set(xlabel=offset, ylabel=r"CG iterations to $10^{-8}$ (fp64)", title="CG iterations")
+    axes[0, 2].set(
+        xlabel=offset,
+        ylabel=r"$\|x_\mathrm{fp32}-x\|\,/\,\|x\|$",
+        title=r"fp32 CG ($\leq 2d$ iterations, tol $10^{-7}$)",
+    )
+    legend_outside(axes[0, 2])
+    save(fig, path.parent, path.name)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ Two partials combine with (m_A,u_A,w_A) ⊕ (m_B,u_B,w_B) = (m, u_A e^{m_A−m} 
 w_A e^{m_A−m} + w_B e^{m_B−m}), m = max(m_A, m_B) (Feng et al. 2024); ⊕ is associative with identity
 (−∞, 0, 0), and w/u is the softmax attention output. The same ⊕ is the log-sum-exp merge of attention over
 disjoint key blocks (the merge of FlashAttention / HyperAttention). Aaren uses one learned query per head.
+`FORMS`: the scan, the recurrence and the quadratic form (causal softmax attention) (`attnbench.models.forms`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from attnbench.models.attention import MultiHeadMixer, check_qkv
+from attnbench.models.attention import MultiHeadMixer, check_qkv, softmax_attention
+from attnbench.models.forms import Form, Forms, Inputs, Shape
 
 
 class Partial(NamedTuple):
@@ -88,17 +90,13 @@ def prefix_scan(elements: Partial) -> Partial:
     length = elements.max.shape[-1]
     offset = 1
     while offset < length:
-        shifted = combine(
-            _slice(elements, slice(0, length - offset)), _slice(elements, slice(offset, length))
-        )
+        shifted = combine(_slice(elements, slice(0, length - offset)), _slice(elements, slice(offset, length)))
         elements = _concat(_slice(elements, slice(0, offset)), shifted)
         offset *= 2
     return elements
 
 
-def aaren_scan(
-    query: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, scale: float | None = None
-) -> torch.Tensor:
+def aaren_scan(query: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, scale: float | None = None) -> torch.Tensor:
     """o_t = softmax attention of one query per (batch, head) over keys 1..t, by a parallel prefix scan.
 
     ``query`` (batch, heads, dim); k (batch, heads, length, dim), v (batch, heads, length, dv).
@@ -125,6 +123,15 @@ def aaren_streaming(
     return torch.cat(outputs, dim=-2)
 
 
+def aaren_quadratic(
+    query: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, scale: float | None = None
+) -> torch.Tensor:
+    """The same outputs as causal softmax attention with ``query`` at every position (Feng et al. 2024)."""
+    check_qkv(query.unsqueeze(2), k, v)
+    queries = query.unsqueeze(2).expand(*k.shape[:3], query.shape[-1])
+    return softmax_attention(queries, k, v, causal=True, scale=scale)
+
+
 class Aaren(MultiHeadMixer):
     """Aaren layer: a learned, input-independent query per head attends causally over the prefix (a scan)."""
 
@@ -141,3 +148,19 @@ class Aaren(MultiHeadMixer):
     def mix(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Prefix-scan softmax attention of the learned query."""
         return aaren_scan(q, k, v)
+
+
+def _aaren_inputs(generator: torch.Generator, shape: Shape, dtype: torch.dtype, *, logit_scale: float = 1.0) -> Inputs:
+    """One query per (batch, head), 2·N(0, 1) (so ‖q‖ ≈ 2√d), normal k, v, and logits q·k·logit_scale/√d."""
+    query = 2 * torch.randn(*shape[:2], shape[-1], generator=generator, dtype=dtype)
+    k, v = (torch.randn(*shape, generator=generator, dtype=dtype) for _ in range(2))
+    return {"q": query, "k": k, "v": v, "scale": logit_scale / math.sqrt(shape[-1])}
+
+
+FORMS: dict[str, Forms] = {
+    "aaren": Forms(
+        {"scan": Form(aaren_scan), "recurrent": Form(aaren_streaming), "quadratic": Form(aaren_quadratic)},
+        _aaren_inputs,
+        ({"logit_scale": 1.0}, {"logit_scale": 50.0}),
+    ),
+}

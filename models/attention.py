@@ -6,6 +6,7 @@
   S_i = S_{i−1} + φ(k_i) v_iᵀ, z_i = z_{i−1} + φ(k_i) (ibid., the RNN form).
 - `MultiHeadMixer`: the shared nn.Module shell (input projections to q, k, v, a head split, an output
   projection) acting on (batch, length, width); subclasses implement `MultiHeadMixer.mix`.
+- `FORMS`: linear attention's parallel and recurrent forms (`attnbench.models.forms`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from attnbench.models.feature_maps import get_feature_map, positive_random_features
+from attnbench.models.forms import Form, Forms, Inputs, Shape, normal_qkv
 
 
 def check_per_token(name: str, tensor: torch.Tensor, like: torch.Tensor) -> None:
@@ -33,9 +35,7 @@ def check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(f"q and k need the same feature dim, got {q.shape[-1]} and {k.shape[-1]}")
     if k.shape[:3] != v.shape[:3]:
-        raise ValueError(
-            f"k and v need the same (batch, heads, length), got {tuple(k.shape)} and {tuple(v.shape)}"
-        )
+        raise ValueError(f"k and v need the same (batch, heads, length), got {tuple(k.shape)} and {tuple(v.shape)}")
     if q.shape[:2] != k.shape[:2]:
         raise ValueError(f"q and k need the same (batch, heads), got {tuple(q.shape)} and {tuple(k.shape)}")
 
@@ -181,9 +181,7 @@ class LinearAttention(MultiHeadMixer):
 
     def mix(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Σ_j φ(q_i)ᵀφ(k_j) v_j per head, optionally row-normalised."""
-        return linear_attention(
-            q, k, v, causal=self.causal, feature_map=self.feature_map, normalize=self.normalize
-        )
+        return linear_attention(q, k, v, causal=self.causal, feature_map=self.feature_map, normalize=self.normalize)
 
 
 class PerformerAttention(MultiHeadMixer):
@@ -193,9 +191,7 @@ class PerformerAttention(MultiHeadMixer):
     their sum (Choromanski et al. 2021, FAVOR+ with i.i.d. features; unbiased for the unnormalised kernel).
     """
 
-    def __init__(
-        self, width: int, heads: int, *, causal: bool = True, num_features: int | None = None
-    ) -> None:
+    def __init__(self, width: int, heads: int, *, causal: bool = True, num_features: int | None = None) -> None:
         super().__init__(width, heads)
         self.causal = causal
         num_features = 4 * self.head_dim if num_features is None else num_features
@@ -230,3 +226,28 @@ def mala_attention(
     z = scale * (q_features * k_features.mean(-2, keepdim=True)).sum(-1, keepdim=True)
     memory = k_features.transpose(-2, -1) @ v
     return scale * (q_features @ memory) / n * (1 + 1 / z) - z * v.mean(-2, keepdim=True)
+
+
+def _linear_inputs(
+    generator: torch.Generator,
+    shape: Shape,
+    dtype: torch.dtype,
+    *,
+    feature_map: str = "identity",
+    normalize: bool = False,
+) -> Inputs:
+    """Normal q, k, v and the feature map / normalisation both forms of linear attention take."""
+    return {**normal_qkv(generator, shape, dtype), "feature_map": feature_map, "normalize": normalize}
+
+
+FORMS: dict[str, Forms] = {
+    "linear": Forms(
+        {"parallel": Form(linear_attention, masks=(True, False)), "recurrent": Form(linear_attention_recurrent)},
+        _linear_inputs,
+        (
+            {"feature_map": "identity", "normalize": False},
+            {"feature_map": "elu1", "normalize": True},
+            {"feature_map": "elu1", "normalize": False},
+        ),
+    ),
+}

@@ -71,8 +71,13 @@ class Backbone(nn.Module):
         super().__init__()
         if mixer not in MIXERS:
             raise ValueError(f"unknown mixer {mixer!r}; the registry holds {sorted(MIXERS)}")
-        for name, value, low in (("vocab_size", vocab_size, 1), ("width", width, 1), ("depth", depth, 1),
-                                 ("mlp_ratio", mlp_ratio, 0), ("max_len", max_len, 0)):
+        for name, value, low in (
+            ("vocab_size", vocab_size, 1),
+            ("width", width, 1),
+            ("depth", depth, 1),
+            ("mlp_ratio", mlp_ratio, 0),
+            ("max_len", max_len, 0),
+        ):
             if value < low:
                 raise ValueError(f"{name} must be >= {low}, got {value}")
         self.vocab_size, self.max_len = vocab_size, max_len
@@ -92,8 +97,7 @@ class Backbone(nn.Module):
         x = self.token_embedding(tokens)
         if self.position_embedding is not None:
             if length > self.max_len:
-                raise ValueError(f"sequence length {length} exceeds the position embedding's max_len "
-                                 f"{self.max_len}")
+                raise ValueError(f"sequence length {length} exceeds the position embedding's max_len {self.max_len}")
             x = x + self.position_embedding(torch.arange(length, device=tokens.device))
         for block in self.blocks:
             x = block(x)

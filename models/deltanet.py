@@ -7,7 +7,7 @@ for β ∈ (1, 2]: Grazzi et al. 2024 (arXiv 2411.12537) use β = 2σ(·) to unl
 
 Chunked form per chunk C (derived from the recurrence; the WY representation of Yang et al. 2024):
 T = (I + tril(diag(β) K Kᵀ, −1))⁻¹ diag(β), W = T K, U = T V, U' = U − W Sᵀ,
-O = Q Sᵀ + tril(Q Kᵀ) U', S ← S + U'ᵀ K.
+O = Q Sᵀ + tril(Q Kᵀ) U', S ← S + U'ᵀ K. `FORMS`: the two forms (`attnbench.models.forms`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from attnbench.models.attention import MultiHeadMixer, causal_mask, check_per_token, check_qkv
+from attnbench.models.forms import Form, Forms, Inputs, Shape, normal_qkv
 
 
-def delta_rule_recurrent(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, beta: torch.Tensor
-) -> torch.Tensor:
+def delta_rule_recurrent(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     """S_t = S_{t−1} + β_t (v_t − S_{t−1}k_t) k_tᵀ, o_t = S_t q_t, one token at a time."""
     check_qkv(q, k, v)
     check_per_token("beta", beta, k)
@@ -51,8 +50,7 @@ def delta_rule_chunked(
         size = q_c.shape[-2]
         strictly_lower = causal_mask(size, size, q.device).tril(-1)
         transform = (
-            torch.eye(size, dtype=q.dtype, device=q.device)
-            + ((beta_c * k_c) @ k_c.transpose(-2, -1)) * strictly_lower
+            torch.eye(size, dtype=q.dtype, device=q.device) + ((beta_c * k_c) @ k_c.transpose(-2, -1)) * strictly_lower
         )
         w = torch.linalg.solve_triangular(transform, beta_c * k_c, upper=False, unitriangular=True)
         u = torch.linalg.solve_triangular(transform, beta_c * v_c, upper=False, unitriangular=True)
@@ -82,3 +80,19 @@ class DeltaNet(MultiHeadMixer):
         beta = self.beta_max * torch.sigmoid(self.beta_proj(x)).transpose(1, 2)
         q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
         return delta_rule_chunked(q, k, v, beta, chunk_size=self.chunk_size)
+
+
+def _delta_inputs(generator: torch.Generator, shape: Shape, dtype: torch.dtype, *, beta_max: float = 1.0) -> Inputs:
+    """Normal q, v, unit-norm keys (as the module uses them) and β = beta_max·σ(N(0, 1)) per token."""
+    inputs = normal_qkv(generator, shape, dtype)
+    beta = beta_max * torch.sigmoid(torch.randn(*shape[:3], generator=generator, dtype=dtype))
+    return {**inputs, "k": F.normalize(inputs["k"], dim=-1), "beta": beta}
+
+
+FORMS: dict[str, Forms] = {
+    "deltanet": Forms(
+        {"recurrent": Form(delta_rule_recurrent), "chunked": Form(delta_rule_chunked, chunk="chunk_size")},
+        _delta_inputs,
+        ({"beta_max": 1.0}, {"beta_max": 2.0}),
+    ),
+}

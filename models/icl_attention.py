@@ -28,8 +28,9 @@ class MultiHeadSoftmaxICL(nn.Module):
     Initialisation: PyTorch's default ``nn.Linear`` (as in the authors' code).
     """
 
-    def __init__(self, members: int, heads: int, dim: int, generator: torch.Generator,
-                 dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self, members: int, heads: int, dim: int, generator: torch.Generator, dtype: torch.dtype = torch.float32
+    ) -> None:
         super().__init__()
         width = dim + 1
         self.heads, self.width = heads, width
@@ -64,8 +65,15 @@ class LinearSelfAttentionICL(nn.Module):
     ``zfb_init`` is ZFB's initialisation: W^{PV} = s e e ᵀ, W^{KQ} = s[[ΘΘᵀ, 0], [0, 0]], ‖ΘΘᵀ‖_F = 1.
     """
 
-    def __init__(self, members: int, dim: int, normaliser_length: int, generator: torch.Generator,
-                 init_scale: float = 0.1, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self,
+        members: int,
+        dim: int,
+        normaliser_length: int,
+        generator: torch.Generator,
+        init_scale: float = 0.1,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         super().__init__()
         width = dim + 1
         self.normaliser_length = normaliser_length

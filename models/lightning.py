@@ -5,6 +5,7 @@ O_t = [(Q_t K_tᵀ) ⊙ M] V_t + Λ Q_t KV (intra + inter), M_ij = λ^{i−j} (i
 carried state KV ← λ^b KV + (λ^b Λ⁻¹ K_t)ᵀ V_t, b the actual block length (a partial last block uses its b).
 The quadratic reference is O = [(QKᵀ) ⊙ M] V (`decayed_linear_attention`), a constant-gate case of
 `attnbench.models.recurrences.gated_linear_attention_parallel`. λ = 1 is plain causal linear attention.
+`FORMS`: the tiled and the quadratic form (`attnbench.models.forms`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from attnbench.models.attention import MultiHeadMixer, check_qkv
+from attnbench.models.forms import Form, Forms, Inputs, Shape, normal_qkv
 from attnbench.models.recurrences import gated_linear_attention_parallel
 
 
@@ -29,9 +31,7 @@ def alibi_decays(heads: int) -> torch.Tensor:
     return torch.exp(-slopes)
 
 
-def decayed_linear_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, decay: torch.Tensor
-) -> torch.Tensor:
+def decayed_linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, decay: torch.Tensor) -> torch.Tensor:
     """Quadratic reference [(QKᵀ) ⊙ M] V with M_ij = λ_h^{i−j} for i ≥ j, else 0."""
     check_qkv(q, k, v)
     check_decay(decay, q.shape[1])
@@ -74,3 +74,22 @@ class LightningAttention(MultiHeadMixer):
     def mix(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Tiled [(QKᵀ) ⊙ M] V per head."""
         return lightning_attention(q, k, v, decay=self.decay, block_size=self.block_size)
+
+
+def _lightning_inputs(
+    generator: torch.Generator, shape: Shape, dtype: torch.dtype, *, decay: float | None = None
+) -> Inputs:
+    """q, k, v ~ N(0, 1)/d^{1/4} (so q·k is O(1)) and the per-head decays: ``decay`` in every head, or the
+    module's ALiBi-slope decays (`alibi_decays`) when None."""
+    qkv = {name: x / shape[-1] ** 0.25 for name, x in normal_qkv(generator, shape, dtype).items()}
+    decays = alibi_decays(shape[1]) if decay is None else torch.full((shape[1],), decay, dtype=torch.float64)
+    return {**qkv, "decay": decays.to(dtype)}
+
+
+FORMS: dict[str, Forms] = {
+    "lightning": Forms(
+        {"tiled": Form(lightning_attention, chunk="block_size"), "quadratic": Form(decayed_linear_attention)},
+        _lightning_inputs,
+        ({}, {"decay": 1.0}),
+    ),
+}

@@ -16,6 +16,10 @@ tokens 1..N are the keys.
 The values are fitted by ridge regression on the features, either in closed form (`ridge_fit`) or by
 full-batch gradient descent on the same objective (`gradient_descent_fit`); both minimise
 (1/n) ||Phi v - y||^2 + ridge ||v||^2.
+
+The RF-MLP baseline the paper compares against (its abstract; its exact form is ours) is a two-layer
+random-feature ReLU network on the concatenated input z = [x_0; x_1; ...; x_N; 1] with ``features`` frozen
+Gaussian first-layer features, its output layer fitted by the same `ridge_fit` (`rf_mlp_ridge_predict`).
 """
 
 from __future__ import annotations
@@ -130,3 +134,38 @@ class RandomFeatureAttention(nn.Module):
         solution = gradient_descent_fit(self.features(inputs), targets.to(torch.float64), ridge, steps)
         with torch.no_grad():
             self.values.copy_(solution.reshape(self.values.shape))
+
+
+# ------------------------------------------------------------------------------------- RF-MLP baseline
+
+
+def sample_mlp_weights(input_width: int, features: int, *, std: float, generator: torch.Generator) -> torch.Tensor:
+    """RF-MLP first-layer weights (input_width + 1, features), the last row the bias, fp64."""
+    if features < 1:
+        raise ValueError(f"features must be >= 1, got {features}")
+    return std * torch.randn(input_width + 1, features, generator=generator, dtype=torch.float64)
+
+
+def rf_mlp_features(inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """relu(z~^T G) / sqrt(p) on the concatenated input z = vec(x_{0:N}), shaped (batch, p)."""
+    flat = augment(inputs.to(torch.float64).reshape(inputs.shape[0], -1))
+    if flat.shape[1] != weights.shape[0]:
+        raise ValueError(f"concatenated input has width {flat.shape[1] - 1}, weights expect {weights.shape[0] - 1}")
+    return torch.relu(flat @ weights) / math.sqrt(weights.shape[1])
+
+
+def rf_mlp_ridge_predict(
+    train_inputs: torch.Tensor,
+    train_targets: torch.Tensor,
+    test_inputs: torch.Tensor,
+    *,
+    features: int,
+    ridge: float,
+    generator: torch.Generator,
+    std: float = 1.0,
+) -> torch.Tensor:
+    """Ridge predictor of the RF-MLP with ``features`` random ReLU features of the concatenated input."""
+    width = train_inputs.shape[1] * train_inputs.shape[2]
+    weights = sample_mlp_weights(width, features, std=std, generator=generator)
+    values = ridge_fit(rf_mlp_features(train_inputs, weights), train_targets.to(torch.float64), ridge)
+    return rf_mlp_features(test_inputs, weights) @ values

@@ -8,6 +8,7 @@
   h_i = (η_{i−1}/η_i) h_{i−1} + ψ(k_i) v_iᵀ/η_i (derived; DSF, Sieber et al. 2024, recurrent normalisation).
 - Recursive least squares (Sherman–Morrison), the "optimal linear regression" memory whose state after t
   tokens is the ridge solution on (k_1..t, v_1..t) (derived; test-time regression, Wang, Shi & Fox 2025).
+- `FORMS`: the recurrent and parallel forms of the first two (`attnbench.models.forms`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from attnbench.models.attention import MultiHeadMixer, causal_mask, check_per_token, check_qkv
+from attnbench.models.feature_maps import elu1_features
+from attnbench.models.forms import Form, Forms, Inputs, Shape, normal_qkv
 
 
 def check_log_decay(log_decay: torch.Tensor, q: torch.Tensor) -> None:
@@ -141,3 +144,30 @@ class GatedLinearAttention(MultiHeadMixer):
         """Decay-masked linear attention with input-dependent decays."""
         log_decay = F.logsigmoid(self.gate(x)).transpose(1, 2)
         return gated_linear_attention_parallel(q, k, v, log_decay)
+
+
+def _gated_inputs(generator: torch.Generator, shape: Shape, dtype: torch.dtype) -> Inputs:
+    """Normal q, k, v and log-decays log σ(2 + N(0, 1)) per token (a ≈ 0.88, long memory)."""
+    inputs = normal_qkv(generator, shape, dtype)
+    return {**inputs, "log_decay": F.logsigmoid(2.0 + torch.randn(*shape[:3], generator=generator, dtype=dtype))}
+
+
+def _positive_inputs(generator: torch.Generator, shape: Shape, dtype: torch.dtype) -> Inputs:
+    """Features φ(q), ψ(k) = 1 + elu(N(0, 1)) > 0 (so η_i > 0) and normal v."""
+    inputs = normal_qkv(generator, shape, dtype)
+    return {**inputs, "q": elu1_features(inputs["q"]), "k": elu1_features(inputs["k"])}
+
+
+FORMS: dict[str, Forms] = {
+    "gated_linear": Forms(
+        {"parallel": Form(gated_linear_attention_parallel), "recurrent": Form(gated_linear_attention_recurrent)},
+        _gated_inputs,
+    ),
+    "normalized_linear": Forms(
+        {
+            "parallel": Form(normalized_linear_attention_parallel),
+            "recurrent": Form(normalized_linear_attention_recurrent),
+        },
+        _positive_inputs,
+    ),
+}

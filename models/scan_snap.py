@@ -3,19 +3,16 @@
 Y := U W_V^T U^T (decoder) and Z := U W_Q W_K^T U^T/√d (attention logits) are free M×M parameters. The
 query x_T = m attends only to the T−1 contextual tokens with b_t ∝ exp(Z[m, x_t]) (Eqn 1); the output
 LN(X^T b) = X^T b/‖X^T b‖_2 is decoded by logits Y^T LN(X^T b), trained with cross entropy (Eqn 2).
-Every tensor carries a leading run axis R so that an ensemble of seeds trains as one batched model.
+Every tensor carries a leading run axis R so that an ensemble of seeds trains as one batched model; the
+training loop (SGD with separate rates for Y and Z) is the experiment's (`attnbench.sweeps.experiments.scan_snap`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
-
-from attnbench.sweeps.training import train_ensemble
 
 
 class YZTransformer(nn.Module):
@@ -67,61 +64,3 @@ class YZTransformer(nn.Module):
         """Per-run batch-mean cross entropy (R,)."""
         logits = self(inputs)
         return nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none").mean(dim=1)
-
-
-@dataclass(frozen=True)
-class SGDConfig:
-    """SGD with separate learning rates for Y and Z (the authors use two optimisers) and shared momentum."""
-
-    lr_y: float = 1.0
-    lr_z: float = 1.0
-    momentum: float = 0.0
-    steps: int = 100
-
-    def __post_init__(self) -> None:
-        if not (self.lr_y > 0 and self.lr_z >= 0 and 0 <= self.momentum < 1 and self.steps >= 1):
-            raise ValueError(f"SGDConfig needs lr_y > 0, lr_z >= 0, 0 <= momentum < 1, steps >= 1; got {self}")
-
-
-def train(
-    model: YZTransformer,
-    batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]],
-    sgd: SGDConfig,
-    record: Callable[[int, YZTransformer, torch.Tensor], None] | None = None,
-    *,
-    show_progress: bool = False,
-) -> torch.Tensor:
-    """Train ``model`` for ``sgd.steps`` steps; ``batch(step)`` returns (inputs (R,B,T), targets (R,B)).
-
-    ``record(step, model, losses)`` is called after every step (step counts completed updates, from 1).
-    Returns the last per-run losses.
-    """
-    optimizer = torch.optim.SGD(
-        [{"params": [model.Y], "lr": sgd.lr_y}, {"params": [model.Z], "lr": sgd.lr_z}],
-        lr=sgd.lr_y,
-        momentum=sgd.momentum,
-    )
-
-    def member_losses(step: int) -> torch.Tensor:
-        inputs, targets = batch(step)
-        return model.losses(inputs, targets)
-
-    def on_step(step: int, losses: torch.Tensor) -> None:
-        if record is not None:
-            record(step + 1, model, losses)
-
-    return train_ensemble(
-        member_losses, optimizer, sgd.steps, show_progress=show_progress, desc="scan_snap", on_step=on_step
-    )
-
-
-def momentum_time(steps: torch.Tensor | float, momentum: float) -> torch.Tensor | float:
-    """Gradient-flow time reached after ``steps`` heavy-ball steps, in units of the effective rate η/(1−β).
-
-    [derived] With a constant gradient, s heavy-ball steps move η Σ_{k=1}^{s} (1−β^k)/(1−β) =
-    η/(1−β) · (s − β(1−β^s)/(1−β)); so SGD with momentum β and rate η follows the flow with rate η/(1−β)
-    at time s − β(1−β^s)/(1−β), a lag of β/(1−β) steps once s ≫ 1/(1−β).
-    """
-    if momentum == 0:
-        return steps
-    return steps - momentum * (1 - momentum**steps) / (1 - momentum)

@@ -3,6 +3,7 @@
 σ acts elementwise, so there is no row normalisation: the computation tiles over key blocks exactly, with no
 running max or rescaling (FlashSigmoid). With b = −log n and zero logits each full row sums to n/(n+1)
 (derived). ``n`` is the number of keys (the sequence length), for causal and non-causal masks alike.
+`FORMS`: the full and the tiled form (`attnbench.models.forms`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import torch
 
 from attnbench.models.attention import MultiHeadMixer, causal_mask, check_qkv
+from attnbench.models.forms import Form, Forms, normal_qkv
 
 
 def sigmoid_weights(
@@ -77,3 +79,14 @@ class SigmoidAttention(MultiHeadMixer):
     def mix(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """σ(QKᵀ/√d − log n) V per head."""
         return sigmoid_attention(q, k, v, causal=self.causal)
+
+
+FORMS: dict[str, Forms] = {
+    "sigmoid": Forms(
+        {
+            "full": Form(sigmoid_attention, masks=(True, False)),
+            "tiled": Form(sigmoid_attention_tiled, chunk="block_size", masks=(True, False)),
+        },
+        normal_qkv,
+    ),
+}

@@ -1,8 +1,8 @@
 """The mixer zoo: name -> factory ``(width, heads) -> nn.Module``, a causal mixer on (batch, length, width).
 
 Every module maps (batch, length, width) to the same shape and is causal (output t depends on tokens ≤ t).
-"lla" wraps ``attnbench.kernels.lla.lla`` (Local Linear Attention), imported lazily when the factory is
-called, so the rest of the zoo works while that kernel is absent.
+"lla" wraps ``attnbench.kernels.lla.lla`` (Local Linear Attention). `all_forms` collects the ``FORMS`` of
+the mixer modules (`attnbench.models.forms`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,13 @@ from functools import partial
 import torch
 from torch import nn
 
+from attnbench.kernels.lla import lla
+from attnbench.kernels.lla.blockwise import SOLVERS
+from attnbench.models import aaren, attention, deltanet, lightning, recurrences, sigmoid_attention
 from attnbench.models.aaren import Aaren
 from attnbench.models.attention import LinearAttention, MultiHeadMixer, PerformerAttention, SoftmaxAttention
 from attnbench.models.deltanet import DeltaNet
+from attnbench.models.forms import Forms
 from attnbench.models.lightning import LightningAttention
 from attnbench.models.recurrences import GatedLinearAttention
 from attnbench.models.sigmoid_attention import SigmoidAttention
@@ -25,7 +29,7 @@ MixerFactory = Callable[[int, int], nn.Module]
 
 
 class LocalLinearAttention(MultiHeadMixer):
-    """Multi-head causal Local Linear Attention via ``attnbench.kernels.lla.lla`` (imported when built).
+    """Multi-head causal Local Linear Attention via ``attnbench.kernels.lla.lla``.
 
     ``ridge`` is λ in the λω convention (notes papers/lla.md §1.2); ``solver`` ("auto", "cg" or "cholesky"),
     ``cg_iters`` and ``cg_tol`` are passed to the kernel. With ``learn_ridge`` λ = softplus(θ) is a parameter
@@ -44,16 +48,13 @@ class LocalLinearAttention(MultiHeadMixer):
         learn_ridge: bool = False,
     ) -> None:
         super().__init__(width, heads)
-        from attnbench.kernels.lla import lla
-        from attnbench.kernels.lla.blockwise import SOLVERS
-
         if not (math.isfinite(ridge) and ridge > 0):
             raise ValueError(f"ridge must be a finite number > 0, got {ridge}")
         if solver not in ("auto", *SOLVERS):
             raise ValueError(f"solver must be one of {('auto', *SOLVERS)}, got {solver!r}")
         if cg_iters < 1:
             raise ValueError(f"cg_iters must be >= 1, got {cg_iters}")
-        self.lla, self.solver, self.cg_iters, self.cg_tol = lla, solver, cg_iters, cg_tol
+        self.solver, self.cg_iters, self.cg_tol = solver, cg_iters, cg_tol
         self.fixed_ridge = ridge
         self.ridge_logit = nn.Parameter(torch.tensor(math.log(math.expm1(ridge)))) if learn_ridge else None
 
@@ -67,8 +68,7 @@ class LocalLinearAttention(MultiHeadMixer):
         ridge = self.ridge
         if isinstance(ridge, torch.Tensor):
             ridge = ridge.to(q.dtype)
-        return self.lla(q, k, v, causal=True, ridge=ridge, solver=self.solver, cg_iters=self.cg_iters,
-                        cg_tol=self.cg_tol)
+        return lla(q, k, v, causal=True, ridge=ridge, solver=self.solver, cg_iters=self.cg_iters, cg_tol=self.cg_tol)
 
 
 MIXERS: dict[str, MixerFactory] = {
@@ -91,3 +91,9 @@ def build_mixer(name: str, width: int, heads: int) -> nn.Module:
     if name not in MIXERS:
         raise ValueError(f"mixer must be one of {sorted(MIXERS)}, got {name!r}")
     return MIXERS[name](width, heads)
+
+
+def all_forms() -> dict[str, Forms]:
+    """Every mixer with several exact forms: mixer name -> its `Forms` (each module's ``FORMS``)."""
+    modules = (attention, sigmoid_attention, lightning, deltanet, aaren, recurrences)
+    return {name: forms for module in modules for name, forms in module.FORMS.items()}

@@ -22,9 +22,10 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from attnbench.errors import ConfigError
 from attnbench.sweeps import registry
 from attnbench.sweeps.config import check_device, resolved, validate
-from attnbench.sweeps.experiments.base import TABLE_COLUMNS, ConfigError, RunContext
+from attnbench.sweeps.experiments.base import TABLE_COLUMNS, RunContext
 from attnbench.sweeps.fingerprint import fingerprint
 from attnbench.sweeps.provenance import provenance
 from attnbench.sweeps.store import RETRIED, ExperimentStore, StoreError, run_id
@@ -51,8 +52,13 @@ def reuse_reason(store: ExperimentStore, rid: str, config: dict[str, Any], curre
     if record is None or config["rerun"] or record["status"] in RETRIED:
         return None
     if record["fingerprint"] != current and not config["reuse_stale"]:
-        log.info("%s run %s: stored by other code (fingerprint %s, now %s): recomputing", store.experiment, rid,
-                 record["fingerprint"], current)
+        log.info(
+            "%s run %s: stored by other code (fingerprint %s, now %s): recomputing",
+            store.experiment,
+            rid,
+            record["fingerprint"],
+            current,
+        )
         return None
     return f"already stored ({record['status']})"
 
@@ -63,8 +69,9 @@ def compute(experiment_name: str, params: Any, config: dict[str, Any]) -> tuple[
     torch.set_num_threads(config["threads"])
     torch.manual_seed(config["seed"])
     np.random.seed(config["seed"] % 2**32)
-    context = RunContext(seed=config["seed"], device=torch.device(config["device"]), progress=config["progress"],
-                         log=log.info)
+    context = RunContext(
+        seed=config["seed"], device=torch.device(config["device"]), progress=config["progress"], log=log.info
+    )
     record: dict[str, Any] = {"config": config, "seed": config["seed"]}
     rows = pd.DataFrame()
     started = time.perf_counter()
@@ -100,8 +107,9 @@ def execute(config: dict[str, Any], params: Any, output_dir: str | None = None) 
         if reuse_reason(store, rid, config, current) is not None:  # finished by another job meanwhile
             return "skipped"
         record, rows = compute(experiment.name, params, config)
-        record.update(fingerprint=current, hydra_output_dir=output_dir, **provenance(config["device"],
-                                                                                    config["threads"]))
+        record.update(
+            fingerprint=current, hydra_output_dir=output_dir, **provenance(config["device"], config["threads"])
+        )
         store.save(rid, record, rows)
     detail = f" ({record['error']})" if record["status"] != "ok" else ""
     log.info("%s run %s: %s%s in %s s", experiment.name, rid, record["status"], detail, record["wall_time_s"])

@@ -18,8 +18,9 @@ import torch
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from attnbench.errors import ConfigError, require
 from attnbench.sweeps import registry
-from attnbench.sweeps.experiments.base import PROFILES, ConfigError, require
+from attnbench.sweeps.experiments.base import PROFILES
 
 log = logging.getLogger("attnbench")
 RESULTS_DIRS = {"tiny": "results/tiny", "quick": "results", "paper": "results/paper"}
@@ -62,9 +63,12 @@ Run keys: profile, seed, device=cpu|cuda|cuda:N, threads, results_dir, progress,
 
 def _help_node() -> dict[str, str]:
     experiments = "\n".join(f"  {name:26s} {e.description}" for name, e in registry.experiments().items())
-    return {"app_name": "attnbench", "header": HELP_HEADER + "\nExperiments:\n" + experiments + "\n",
-            "footer": "Use --hydra-help for Hydra's own flags; --cfg job prints the resolved config.\n",
-            "template": "${hydra.help.header}\n== Flags ==\n$FLAGS_HELP\n${hydra.help.footer}"}
+    return {
+        "app_name": "attnbench",
+        "header": HELP_HEADER + "\nExperiments:\n" + experiments + "\n",
+        "footer": "Use --hydra-help for Hydra's own flags; --cfg job prints the resolved config.\n",
+        "template": "${hydra.help.header}\n== Flags ==\n$FLAGS_HELP\n${hydra.help.footer}",
+    }
 
 
 def register_configs() -> None:
@@ -73,8 +77,12 @@ def register_configs() -> None:
     store.store(name="run_schema", node=RunConfig)
     store.store(group="hydra/help", name="attnbench", node=_help_node())
     for profile in PROFILES:
-        store.store(group="profile", name=profile, node={"profile": profile, "results_dir": RESULTS_DIRS[profile]},
-                    package="_global_")
+        store.store(
+            group="profile",
+            name=profile,
+            node={"profile": profile, "results_dir": RESULTS_DIRS[profile]},
+            package="_global_",
+        )
     for name, experiment in registry.experiments().items():
         try:  # an experiment whose declared profile is invalid is reported and left out, never fatal to the rest
             nodes = {profile: experiment.params_of(profile) for profile in PROFILES}
@@ -83,8 +91,12 @@ def register_configs() -> None:
             continue
         for profile, params in nodes.items():
             sweep = {f"params.{key}": value for key, value in experiment.grid(profile).items()}
-            store.store(group="params", name=f"{name}_{profile}",
-                        node={"params": params, "hydra": {"sweeper": {"params": sweep}}}, package="_global_")
+            store.store(
+                group="params",
+                name=f"{name}_{profile}",
+                node={"params": params, "hydra": {"sweeper": {"params": sweep}}},
+                package="_global_",
+            )
         store.store(group="experiment", name=name, node={"experiment": name}, package="_global_")
 
 
@@ -99,8 +111,11 @@ def validate(cfg: DictConfig) -> Any:
     experiment = registry.get(cfg.experiment)
     require(cfg.profile in PROFILES, "profile", f"got {cfg.profile!r}; allowed: {', '.join(PROFILES)}")
     device = str(cfg.device)
-    require(device == "cpu" or device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()), "device",
-            f"got {device!r}; allowed: cpu, cuda, cuda:N")
+    require(
+        device == "cpu" or device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()),
+        "device",
+        f"got {device!r}; allowed: cpu, cuda, cuda:N",
+    )
     require(int(cfg.threads) >= 1, "threads", f"got {cfg.threads}; allowed: >= 1")
     params = OmegaConf.to_object(cfg.params)
     if not isinstance(params, experiment.params):

@@ -49,6 +49,10 @@ def describe(name: str, results: Path) -> str:
         grid = " ".join(f"params.{k}={v}" for k, v in experiment.grid(profile).items()) or "(one run)"
         changes = ", ".join(f"{k}={v!r}" for k, v in declared.overrides.items()) or "none"
         lines.append(f"profile {profile}: overrides {changes}; grid (-m): {grid}")
-    lines += ["", f"measured quick-profile time: {_quick_time(results, name)}", "",
-              f"claims: {len(experiment.claims)} (attnbench claims {name})"]
+    lines += [
+        "",
+        f"measured quick-profile time: {_quick_time(results, name)}",
+        "",
+        f"claims: {len(experiment.claims)} (attnbench claims {name})",
+    ]
     return "\n".join(lines)

@@ -35,8 +35,11 @@ MANIFEST = "figures.json"
 
 def write_manifest(folder: Path, experiment: Experiment, drawn: list[Path]) -> None:
     """Record which code drew the figures of ``folder`` from which runs (``figures.json``)."""
-    manifest = {"draw": draw_fingerprint(experiment), "runs": fingerprint(experiment),
-                "files": sorted(p.name for p in drawn)}
+    manifest = {
+        "draw": draw_fingerprint(experiment),
+        "runs": fingerprint(experiment),
+        "files": sorted(p.name for p in drawn),
+    }
     atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
 

@@ -18,10 +18,27 @@ from functools import cache
 from attnbench.sweeps.experiments.base import Experiment
 
 # The harness: modules that never compute a run's numbers.
-HARNESS = frozenset({"attnbench", "attnbench.cli", "attnbench.sweeps.experiments.base"} | {
-    f"attnbench.sweeps.{name}" for name in ("ledger", "store", "app", "config", "preflight", "registry",
-                                            "validation", "fingerprint", "callbacks", "locks", "figures",
-                                            "plotting", "style")})
+HARNESS = frozenset(
+    {"attnbench", "attnbench.cli", "attnbench.sweeps.experiments.base"}
+    | {
+        f"attnbench.sweeps.{name}"
+        for name in (
+            "ledger",
+            "store",
+            "app",
+            "config",
+            "preflight",
+            "registry",
+            "validation",
+            "fingerprint",
+            "callbacks",
+            "locks",
+            "figures",
+            "plotting",
+            "style",
+        )
+    }
+)
 
 
 def _is_presentation(name: str) -> bool:
@@ -50,8 +67,11 @@ def _imports(name: str, source: str, is_package: bool) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
+            base = (
+                importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                if node.level
                 else node.module or ""
+            )
             found.add(base)
             if base.startswith("attnbench.") and _is_package(base):
                 found |= {f"{base}.{alias.name}" for alias in node.names if _spec(f"{base}.{alias.name}")}

@@ -30,8 +30,7 @@ from attnbench.sweeps.experiments.base import CLAIM_KINDS, VERDICTS, Claim, Expe
 from attnbench.sweeps.grid import values
 from attnbench.sweeps.store import StoreView, load_view
 
-COLUMNS = ("id", "kind", "claim", "source", "predicted", "measured", "tolerance (basis)", "cells", "verdict",
-           "figure")
+COLUMNS = ("id", "kind", "claim", "source", "predicted", "measured", "tolerance (basis)", "cells", "verdict", "figure")
 FAILING: frozenset[VerdictKind] = frozenset({"fail", "error", "stale"})
 
 
@@ -80,8 +79,18 @@ class ClaimResult:
         claim = self.claim
         figure = f"`{claim.family}/{claim.figure}`" if claim.figure else ""
         cells = f"{self.passed_cells}/{len(self.cells)} ({claim.scope.describe()})"
-        return (f"`{claim.id}`", claim.kind, claim.statement, claim.source, self.predicted, self.measured,
-                claim.tolerance.shown(), cells, self.verdict, figure)
+        return (
+            f"`{claim.id}`",
+            claim.kind,
+            claim.statement,
+            claim.source,
+            self.predicted,
+            self.measured,
+            claim.tolerance.shown(),
+            cells,
+            self.verdict,
+            figure,
+        )
 
     def notes(self) -> list[str]:
         """The explanations shown under the table."""
@@ -118,8 +127,9 @@ def declared_values(grid: Mapping[str, str], key: str) -> list[str] | None:
 
 def _label(columns: Sequence[str], key: tuple[Any, ...]) -> str:
     """``train_length=20, seed=1`` (a column that does not apply to the cell, NaN, is left out)."""
-    return ", ".join(f"{c.removeprefix('p.')}={v}" for c, v in zip(columns, key, strict=True)
-                     if v not in ("NaN", "null"))
+    return ", ".join(
+        f"{c.removeprefix('p.')}={v}" for c, v in zip(columns, key, strict=True) if v not in ("NaN", "null")
+    )
 
 
 def _cells(claim: Claim, rows: pd.DataFrame, grid: Mapping[str, str]) -> list[tuple[str, pd.DataFrame | None]]:
@@ -130,8 +140,10 @@ def _cells(claim: Claim, rows: pd.DataFrame, grid: Mapping[str, str]) -> list[tu
     missing = [c for c in columns if c not in rows]
     if missing:
         raise KeyError(f"the table has no column {missing[0]!r} to split the scope into cells")
-    groups = {tuple(_normalised(v) for v in (key if isinstance(key, tuple) else (key,))): group
-              for key, group in rows.groupby(list(columns), dropna=False, sort=True)}
+    groups = {
+        tuple(_normalised(v) for v in (key if isinstance(key, tuple) else (key,))): group
+        for key, group in rows.groupby(list(columns), dropna=False, sort=True)
+    }
     declared = [declared_values(grid, c.removeprefix("p.")) if c.startswith("p.") else None for c in columns]
     for key in list(groups):
         for index, allowed in enumerate(declared):
@@ -140,24 +152,30 @@ def _cells(claim: Claim, rows: pd.DataFrame, grid: Mapping[str, str]) -> list[tu
                 break
     expected = set(groups)
     if all(v is not None for v in declared):
-        expected |= set(pd.MultiIndex.from_product(declared).tolist() if len(declared) > 1
-                        else [(v,) for v in declared[0]])
+        expected |= set(
+            pd.MultiIndex.from_product(declared).tolist() if len(declared) > 1 else [(v,) for v in declared[0]]
+        )
     else:  # cells also split by columns the grid does not sweep: each declared value must still be stored
         for index, allowed in enumerate(declared):
             stored = {key[index] for key in groups}
-            expected |= {tuple(value if i == index else "NaN" for i in range(len(columns)))
-                         for value in allowed or () if value not in stored}
+            expected |= {
+                tuple(value if i == index else "NaN" for i in range(len(columns)))
+                for value in allowed or ()
+                if value not in stored
+            }
     return [(_label(columns, key), groups.get(key)) for key in sorted(expected, key=_order)]
 
 
 def _order(key: tuple[str, ...]) -> tuple[tuple[int, float, str], ...]:
     """Cells in numeric order where their values are numbers (n = 100, 316, 1000), else as text."""
+
     def one(text: str) -> tuple[int, float, str]:
         try:
             number = float(json.loads(text))
         except (ValueError, TypeError):
             return (1, 0.0, text)
         return (2, 0.0, "") if math.isnan(number) else (0, number, "")
+
     return tuple(one(part) for part in key)
 
 
@@ -190,8 +208,12 @@ def evaluate(claim: Claim, view: StoreView, grid: Mapping[str, str]) -> ClaimRes
         return ClaimResult(claim, "error", note=f"runs in scope did not finish: {runs}")
     stale = rows[rows["stale"]] if "stale" in rows else rows.iloc[0:0]
     if not stale.empty:
-        return ClaimResult(claim, "stale", note=f"runs computed by other code: {', '.join(stale['run_id'].unique())}"
-                           " (rerun them, or pass reuse_stale=true to a sweep that knows the change was cosmetic)")
+        return ClaimResult(
+            claim,
+            "stale",
+            note=f"runs computed by other code: {', '.join(stale['run_id'].unique())}"
+            " (rerun them, or pass reuse_stale=true to a sweep that knows the change was cosmetic)",
+        )
     try:
         pairs = _cells(claim, rows, grid)
     except Exception as error:
@@ -239,8 +261,9 @@ def evaluate_experiment(experiment: Experiment, results_dir: Path, profile: str 
     return [evaluate(claim, view, experiment.grid(profile)) for claim in experiment.claims]
 
 
-def ledger(results_dir: Path, family: str | None = None, profile: str = "quick",
-           leave_out: Collection[str] = ()) -> Ledger:
+def ledger(
+    results_dir: Path, family: str | None = None, profile: str = "quick", leave_out: Collection[str] = ()
+) -> Ledger:
     """Every claim of every experiment (or of one family; none of ``leave_out``), evaluated on the stored runs
     of ``profile``."""
     results: list[ClaimResult] = []
@@ -258,8 +281,9 @@ def counts_table(book: Ledger) -> list[str]:
     """The counts per kind x verdict, as markdown lines."""
     lines = ["| kind | " + " | ".join(VERDICTS) + " | total |", "|---|" + "---|" * (len(VERDICTS) + 1)]
     for kind in (*CLAIM_KINDS, "all"):
-        counts = [sum(n for (k, v), n in book.counts.items() if v == verdict and kind in (k, "all"))
-                  for verdict in VERDICTS]
+        counts = [
+            sum(n for (k, v), n in book.counts.items() if v == verdict and kind in (k, "all")) for verdict in VERDICTS
+        ]
         lines.append(f"| {kind} | " + " | ".join(map(str, counts)) + f" | {sum(counts)} |")
     return lines
 

@@ -22,9 +22,20 @@ from matplotlib.figure import Figure  # noqa: E402
 from scipy import stats  # noqa: E402
 
 STYLE = {
-    "font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8, "xtick.labelsize": 8,
-    "ytick.labelsize": 8, "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False, "mathtext.fontset": "cm",
-    "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 120, "savefig.dpi": 150,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+    "mathtext.fontset": "cm",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "figure.dpi": 120,
+    "savefig.dpi": 150,
     "savefig.bbox": "tight",
 }
 plt.rcParams.update(STYLE)
@@ -33,8 +44,9 @@ PANEL = (3.4, 2.7)  # inches per panel
 
 def panels(rows: int, cols: int, **kwargs: object) -> tuple[Figure, np.ndarray]:
     """A figure of ``rows`` x ``cols`` panels of the house size (axes always a 2-d array)."""
-    fig, axes = plt.subplots(rows, cols, figsize=(PANEL[0] * cols, PANEL[1] * rows), squeeze=False,
-                             layout="constrained", **kwargs)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(PANEL[0] * cols, PANEL[1] * rows), squeeze=False, layout="constrained", **kwargs
+    )
     return fig, axes
 
 
@@ -46,8 +58,10 @@ def legend_outside(ax: Axes, **kwargs: object) -> None:
 def proportion_interval(successes: np.ndarray, trials: np.ndarray, level: float = 0.95) -> np.ndarray:
     """Clopper-Pearson intervals of success proportions (`scipy.stats.binomtest`), shaped (2, n): always
     inside [0, 1], unlike mean ± std."""
-    bounds = [stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level)
-              for k, n in zip(np.atleast_1d(successes), np.atleast_1d(trials), strict=True)]
+    bounds = [
+        stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level)
+        for k, n in zip(np.atleast_1d(successes), np.atleast_1d(trials), strict=True)
+    ]
     return np.array([[b.low for b in bounds], [b.high for b in bounds]])
 
 
@@ -55,8 +69,13 @@ def band(ax: Axes, table: pd.DataFrame, x: str, label: str, y: str = "value", **
     """Mean over seeds with a ±1 std band, against ``x``."""
     stats = table.groupby(x)[y].agg(["mean", "std"]).reset_index().sort_values(x)
     line = ax.plot(stats[x], stats["mean"], marker="o", label=label, **style)[0]
-    ax.fill_between(stats[x], stats["mean"] - stats["std"].fillna(0), stats["mean"] + stats["std"].fillna(0),
-                    color=line.get_color(), alpha=0.2)
+    ax.fill_between(
+        stats[x],
+        stats["mean"] - stats["std"].fillna(0),
+        stats["mean"] + stats["std"].fillna(0),
+        color=line.get_color(),
+        alpha=0.2,
+    )
 
 
 def save(fig: Figure, out_dir: Path, name: str) -> Path:
@@ -73,8 +92,15 @@ def save(fig: Figure, out_dir: Path, name: str) -> Path:
 
 def seed_errorbar(ax: Axes, x: pd.Series, cells: pd.DataFrame, label: str, **style: object) -> None:
     """The seed mean ± seed std of ``cells`` (columns mean, std, n) against ``x``; the label gets the seed count."""
-    ax.errorbar(x, cells["mean"], yerr=cells["std"], marker="o", capsize=3,
-                label=f"{label} (n={int(cells['n'].min())})", **style)
+    ax.errorbar(
+        x,
+        cells["mean"],
+        yerr=cells["std"],
+        marker="o",
+        capsize=3,
+        label=f"{label} (n={int(cells['n'].min())})",
+        **style,
+    )
 
 
 def chance_and_oracle(ax: Axes, chance: float) -> None:
@@ -89,8 +115,13 @@ def figure_legend(fig: Figure, axes: np.ndarray, **kwargs: object) -> None:
     for ax in np.ravel(axes):
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             entries.setdefault(label, handle)
-    fig.legend(list(entries.values()), list(entries), loc="outside lower center",
-               ncols=kwargs.pop("ncols", min(len(entries), 4)), **kwargs)
+    fig.legend(
+        list(entries.values()),
+        list(entries),
+        loc="outside lower center",
+        ncols=kwargs.pop("ncols", min(len(entries), 4)),
+        **kwargs,
+    )
 
 
 def seed_range(ax: Axes, seeds: pd.DataFrame, x: str, label: str, shift: float = 0.0, **style: object) -> None:
@@ -104,6 +135,13 @@ def seed_range(ax: Axes, seeds: pd.DataFrame, x: str, label: str, shift: float =
         return values * 10.0**shift if ax.get_xscale() == "log" else values + shift
 
     bars = np.vstack([cells["mean"] - cells["min"], cells["max"] - cells["mean"]])
-    line = ax.errorbar(moved(cells[x]), cells["mean"], yerr=bars, marker="o", capsize=3,
-                       label=f"{label} (n={int(cells['count'].min())})", **style)
+    line = ax.errorbar(
+        moved(cells[x]),
+        cells["mean"],
+        yerr=bars,
+        marker="o",
+        capsize=3,
+        label=f"{label} (n={int(cells['count'].min())})",
+        **style,
+    )
     ax.scatter(moved(seeds[x]), seeds["value"], s=10, color=line[0].get_color(), alpha=0.4, zorder=3)

@@ -25,9 +25,9 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from attnbench.errors import ConfigError
 from attnbench.sweeps import registry
 from attnbench.sweeps.config import check_device, validate
-from attnbench.sweeps.experiments.base import ConfigError
 from attnbench.sweeps.grid import values
 
 CONF_DIR = Path(__file__).parent / "conf"
@@ -53,7 +53,8 @@ def explain(error: BaseException, overrides: list[str]) -> str:
     cause_text = str(error.__cause__ or error)
     full = re.search(r"full_key: (\S+)", cause_text)
     missing = re.search(r"Key '([^']+)' is not in struct", cause_text) or re.search(
-        r"Key '([^']+)' not in '\w+'", cause_text)
+        r"Key '([^']+)' not in '\w+'", cause_text
+    )
     if missing:
         key = full.group(1) if full else missing.group(1)
         return f"unknown key '{key}'. Allowed keys here: {_allowed_keys(overrides, key)}"
@@ -108,15 +109,18 @@ def _added_keys(node: DictConfig, params: type, prefix: str = "params") -> list[
 def _first_problem(overrides: list[str], multirun: bool) -> str | None:
     try:
         parsed: list[Override] = OverridesParser.create().parse_overrides(
-            [o for o in overrides if not o.startswith("hydra")])
+            [o for o in overrides if not o.startswith("hydra")]
+        )
     except HydraException as error:
         return f"cannot parse the command line: {str(error).splitlines()[0]}"
     for override in parsed:
         if override.is_sweep_override() and override.get_key_element() in UNSWEEPABLE:
             key = override.get_key_element()
-            return (f"{key}: cannot be swept in one multirun (Hydra would give every job the grid of the first "
-                    f"value); run one command per {key}, e.g. `attnbench reproduce profile=paper` for all "
-                    f"experiments")
+            return (
+                f"{key}: cannot be swept in one multirun (Hydra would give every job the grid of the first "
+                f"value); run one command per {key}, e.g. `attnbench reproduce profile=paper` for all "
+                f"experiments"
+            )
     plain = [o.input_line for o in parsed if not o.is_sweep_override()]
     try:
         base = compose(config_name="config", overrides=plain)
@@ -165,6 +169,8 @@ def _point_problem(base: DictConfig, experiment: Any, point: dict[str, Any], pla
         need = experiment.estimate_bytes(params)
         available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         if need > available:
-            return (f"params: this run would allocate about {need / 2**30:.1f} GiB, more than this machine's "
-                    f"{available / 2**30:.1f} GiB; reduce the sizes")
+            return (
+                f"params: this run would allocate about {need / 2**30:.1f} GiB, more than this machine's "
+                f"{available / 2**30:.1f} GiB; reduce the sizes"
+            )
     return None

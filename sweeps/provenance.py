@@ -31,9 +31,12 @@ def library_versions() -> dict[str, str]:
 @cache
 def git_state() -> dict[str, Any]:
     """The checkout's commit and whether its code (outside ``results/``) has uncommitted changes."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=30,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=SOURCE_ROOT, capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
+
     try:
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"))
@@ -44,6 +47,11 @@ def git_state() -> dict[str, Any]:
 
 def provenance(device: str, threads: int) -> dict[str, Any]:
     """The record's provenance block: version, commit, machine, threads, libraries."""
-    return {"attnbench_version": attnbench.__version__, **git_state(), "host": platform.node(),
-            "device": device if device == "cpu" else torch.cuda.get_device_name(torch.device(device)),
-            "threads": threads, "versions": library_versions()}
+    return {
+        "attnbench_version": attnbench.__version__,
+        **git_state(),
+        "host": platform.node(),
+        "device": device if device == "cpu" else torch.cuda.get_device_name(torch.device(device)),
+        "threads": threads,
+        "versions": library_versions(),
+    }

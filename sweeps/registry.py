@@ -20,8 +20,11 @@ from attnbench.sweeps.experiments.base import Experiment
 
 def _module_names() -> list[str]:
     package = experiments_package.__name__
-    names = [f"{package}.{info.name}" for info in pkgutil.iter_modules(experiments_package.__path__)
-             if not info.name.startswith("_") and info.name != "base"]
+    names = [
+        f"{package}.{info.name}"
+        for info in pkgutil.iter_modules(experiments_package.__path__)
+        if not info.name.startswith("_") and info.name != "base"
+    ]
     return names + [n.strip() for n in os.environ.get("ATTNBENCH_EXPERIMENTS", "").split(",") if n.strip()]
 
 

@@ -74,8 +74,9 @@ def parquet_bytes(rows: pd.DataFrame) -> bytes:
     for column in [c for c in rows.columns if pd.api.types.is_object_dtype(rows[c])]:
         kinds = {type(v) for v in rows[column] if not (isinstance(v, float) and pd.isna(v)) and v is not None}
         if len(kinds) > 1 or (kinds and not kinds <= {str, bool}):
-            rows[column] = rows[column].map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v))
-                                            else str(v))
+            rows[column] = rows[column].map(
+                lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+            )
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), buffer, compression="zstd")
     return buffer.getvalue()
@@ -93,8 +94,9 @@ def param_columns(params: dict[str, Any], prefix: str = "p.") -> dict[str, Any]:
     return columns
 
 
-def join_run(rows: pd.DataFrame, rid: str, status: str, profile: str | None, params: dict[str, Any],
-             stale: bool) -> pd.DataFrame:
+def join_run(
+    rows: pd.DataFrame, rid: str, status: str, profile: str | None, params: dict[str, Any], stale: bool
+) -> pd.DataFrame:
     """One run's rows with its identity, status and params joined (a run without rows keeps one row)."""
     rows = rows if not rows.empty else pd.DataFrame({"metric": ["run_status"], "value": [float("nan")]})
     run = {"run_id": rid, "status": status, "profile": profile, "stale": stale, **param_columns(params)}
@@ -175,8 +177,13 @@ class ExperimentStore:
         """Every run with a record or a lock, sorted."""
         if not self.runs.exists():
             return []
-        return sorted({p.name.split(".", 1)[0] for p in self.runs.iterdir()
-                       if not p.name.startswith(".") and p.suffix in (".json", ".lock", ".parquet")})
+        return sorted(
+            {
+                p.name.split(".", 1)[0]
+                for p in self.runs.iterdir()
+                if not p.name.startswith(".") and p.suffix in (".json", ".lock", ".parquet")
+            }
+        )
 
     def status(self, rid: str, record: dict[str, Any] | None = None) -> str | None:
         """``running`` while a live job holds the run's lock; else the record's status (``record``: the run's
@@ -219,11 +226,15 @@ class ExperimentStore:
             if profile is not None and record is not None and config.get("profile") != profile:
                 continue
             stale = record is not None and fingerprint is not None and record["fingerprint"] != fingerprint
-            frames.append(join_run(rows, rid, status or "killed", config.get("profile"), config.get("params", {}),
-                                   stale))
+            frames.append(
+                join_run(rows, rid, status or "killed", config.get("profile"), config.get("params", {}), stale)
+            )
             records.append(record or {"run_id": rid, "status": status})
-        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["run_id", "status", "profile", "stale", "metric", "value"])
+        table = (
+            pd.concat(frames, ignore_index=True)
+            if frames
+            else pd.DataFrame(columns=["run_id", "status", "profile", "stale", "metric", "value"])
+        )
         return StoreView(table, tuple(errors), tuple(records))
 
     def records(self) -> Iterator[dict[str, Any]]:

@@ -77,8 +77,11 @@ def compare(a: Sequence[float], b: Sequence[float], alternative: Alternative, co
     difference = float(a.mean() - b.mean())
     se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
     if se <= ROUND_OFF:
-        toward = {"two-sided": abs(difference) > ROUND_OFF, "less": difference < -ROUND_OFF,
-                  "greater": difference > ROUND_OFF}[alternative]
+        toward = {
+            "two-sided": abs(difference) > ROUND_OFF,
+            "less": difference < -ROUND_OFF,
+            "greater": difference > ROUND_OFF,
+        }[alternative]
         return Comparison(difference, 0.0 if toward else 1.0, level, 0.0)
     result = stats.ttest_ind(a, b, equal_var=False, alternative=alternative)
     tail = level / 2 if alternative == "two-sided" else level
@@ -87,5 +90,7 @@ def compare(a: Sequence[float], b: Sequence[float], alternative: Alternative, co
 
 def shown(comparison: Comparison) -> str:
     """A comparison as text: the difference, its p-value and the smallest detectable difference."""
-    return (f"Δ {comparison.difference:+.3f} (p={comparison.pvalue:.2g}, level {comparison.level:.2g}, "
-            f"detectable |Δ| ≥ {comparison.detectable:.3f})")
+    return (
+        f"Δ {comparison.difference:+.3f} (p={comparison.pvalue:.2g}, level {comparison.level:.2g}, "
+        f"detectable |Δ| ≥ {comparison.detectable:.3f})"
+    )

@@ -2,8 +2,9 @@
 
 Seeds are trained as one ensemble through `attnbench.sweeps.training.train_ensemble`: the loss is the sum
 of the members' own masked cross-entropies and Adam acts element-wise, so each member follows exactly the
-trajectory it would follow alone. Member ``s`` draws its own data stream (train batch index
-``s * STREAM_STRIDE + step``) and its own initialisation (``torch.manual_seed(seed)``).
+trajectory it would follow alone. The member of seed ``s`` draws its own data stream (the task config with
+``stream = s``, `attnbench.tasks.base.member_configs`; train batch index = step) and its own initialisation
+(``torch.manual_seed(s)``).
 Learning rates are selected on the validation split (mean over seeds); only the selected one is scored on
 the test split, once.
 """
@@ -20,11 +21,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from attnbench.sweeps.rows import Row, row
 from attnbench.sweeps.training import Diverged, make_optimizer, train_ensemble
-from attnbench.tasks.base import Batch, Split
+from attnbench.tasks.base import Batch, TaskConfig, member_configs
 
-Sampler = Callable[[Split, int], Batch]
-STREAM_STRIDE = 1_000_000  # train batch indices of different seeds never overlap
 WARMUP_FRACTION = 0.1
 
 
@@ -52,21 +52,32 @@ def build_members(factory: Callable[[], nn.Module], seeds: Sequence[int]) -> lis
     return members
 
 
-def train_members(members: Sequence[nn.Module], seeds: Sequence[int], sample: Sampler, *, steps: int,
-                  lr: float, device: torch.device, progress: bool, desc: str) -> torch.Tensor:
+def train_members(
+    members: Sequence[nn.Module],
+    seeds: Sequence[int],
+    task: TaskConfig,
+    *,
+    steps: int,
+    lr: float,
+    device: torch.device,
+    progress: bool,
+    desc: str,
+) -> torch.Tensor:
     """Train every member on its own data stream; returns the last per-member losses (raises `Diverged`)."""
     parameters = [p for member in members for p in member.parameters()]
     optimizer = make_optimizer(parameters, "adam", lr)
+    streams = member_configs(task, seeds)
 
     def member_losses(step: int) -> torch.Tensor:
         losses = []
-        for member, seed in zip(members, seeds, strict=True):
-            batch = to_device(sample("train", seed * STREAM_STRIDE + step), device)
+        for member, stream in zip(members, streams, strict=True):
+            batch = to_device(stream.sample("train", step), device)
             losses.append(masked_cross_entropy(member(batch.inputs), batch))
         return torch.stack(losses)
 
-    return train_ensemble(member_losses, optimizer, steps, show_progress=progress, desc=desc,
-                          lr_schedule=warmup_constant(steps))
+    return train_ensemble(
+        member_losses, optimizer, steps, show_progress=progress, desc=desc, lr_schedule=warmup_constant(steps)
+    )
 
 
 def to_device(batch: Batch, device: torch.device) -> Batch:
@@ -94,42 +105,53 @@ class Selected:
 
     lr: float
     members: list[nn.Module]
-    rows: list[dict]
+    rows: list[Row]
 
 
-def select_learning_rate(factory: Callable[[], nn.Module], seeds: Sequence[int], sample: Sampler,
-                         lrs: Sequence[float], *, steps: int, val_batches: Sequence[Batch], cell: Mapping[str, Any],
-                         device: torch.device, progress: bool, desc: str) -> Selected:
-    """Train the seed ensemble at each lr; keep the lr with the best mean validation accuracy.
+def select_learning_rate(
+    factory: Callable[[], nn.Module],
+    seeds: Sequence[int],
+    task: TaskConfig,
+    lrs: Sequence[float],
+    *,
+    steps: int,
+    val_batches: Sequence[Batch],
+    cell: Mapping[str, Any],
+    device: torch.device,
+    progress: bool,
+    desc: str,
+) -> Selected:
+    """Train the seed ensemble on ``task`` at each lr; keep the lr with the best mean validation accuracy.
 
     The rows, each tagged with ``cell``, hold ``val_accuracy`` per (lr, seed) and, for every lr whose loss
     stopped being finite, a ``diverged`` row (value = that step). When every lr diverged it raises `Diverged`
     at the earliest such step, carrying those rows.
     """
     best: tuple[float, float, list[nn.Module]] | None = None
-    rows: list[dict] = []
+    rows: list[Row] = []
     for lr in lrs:
         members = [m.to(device) for m in build_members(factory, seeds)]
         try:
-            train_members(members, seeds, sample, steps=steps, lr=lr, device=device, progress=progress,
-                          desc=f"{desc} lr={lr:g}")
+            train_members(
+                members, seeds, task, steps=steps, lr=lr, device=device, progress=progress, desc=f"{desc} lr={lr:g}"
+            )
         except Diverged as error:
-            rows.append({"metric": "diverged", "value": float(error.step), "lr": lr, **cell})
+            rows.append(row("diverged", error.step, lr=lr, **cell))
             continue
         accuracies = [token_accuracy(m, val_batches) for m in members]
-        rows += [{"metric": "val_accuracy", "value": a, "lr": lr, "seed": s, **cell}
-                 for s, a in zip(seeds, accuracies, strict=True)]
+        rows += [row("val_accuracy", a, seed=s, lr=lr, **cell) for s, a in zip(seeds, accuracies, strict=True)]
         mean = sum(accuracies) / len(accuracies)
         if best is None or mean > best[0]:
             best = (mean, lr, members)
     if best is None:
-        raise Diverged(int(min(row["value"] for row in rows)), f"{desc}: every lr of {list(lrs)} diverged",
-                       rows=pd.DataFrame(rows))
+        raise Diverged(
+            int(min(r["value"] for r in rows)), f"{desc}: every lr of {list(lrs)} diverged", rows=pd.DataFrame(rows)
+        )
     return Selected(lr=best[1], members=best[2], rows=rows)
 
 
 @contextmanager
-def rows_kept_on_divergence(rows: list[dict], finish: Callable[[list[dict]], pd.DataFrame]) -> Iterator[None]:
+def rows_kept_on_divergence(rows: list[Row], finish: Callable[[list[Row]], pd.DataFrame]) -> Iterator[None]:
     """Re-raise a `Diverged` from the block with every row measured so far (``rows`` plus the error's own),
     passed through ``finish`` as the run would have returned them, so the store keeps them beside the
     ``diverged`` status."""

@@ -1,9 +1,10 @@
 """Training helpers shared by every experiment: batched ensembles, divergence detection, progress bars.
 
-DESIGN.md, "Data flow": many seeds of a small model are trained as one batched ensemble, with a leading
-run axis through data, parameters and optimiser state, not as a loop of processes. The ensemble loss is the
-*sum* over members of each member's own loss, so every member receives exactly the gradient it would get
-alone; element-wise optimisers (SGD, Adam) then update each member exactly as an independent run would.
+ARCHITECTURE.md, "The nouns" (5: an experiment's ``run`` trains its models) and README.md, "Ensembles": many
+seeds of a small model are trained as one batched ensemble, with a leading run axis through data, parameters and
+optimiser state, not as a loop of processes. The ensemble loss is the *sum* over members of each member's own
+loss, so every member receives exactly the gradient it would get alone; element-wise optimisers (SGD, Adam) then
+update each member exactly as an independent run would.
 """
 
 from __future__ import annotations

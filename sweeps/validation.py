@@ -33,7 +33,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from attnbench.sweeps.experiments.base import ConfigError, require
+from attnbench.errors import ConfigError, require
 
 
 def param(
@@ -55,8 +55,11 @@ def param(
 
 def describe(metadata: dict[str, Any]) -> str:
     """The allowed values of a field, as text (``>= 1``, ``one of adam, sgd``, ``any``)."""
-    parts = [f"{symbol} {metadata[key]:g}" for key, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
-             if metadata.get(key) is not None]
+    parts = [
+        f"{symbol} {metadata[key]:g}"
+        for key, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        if metadata.get(key) is not None
+    ]
     if metadata.get("choices"):
         parts.append("one of " + ", ".join(map(str, metadata["choices"])))
     return " and ".join(parts) or "any"
@@ -69,8 +72,12 @@ def _check_value(key: str, value: Any, metadata: dict[str, Any]) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
     require(not math.isnan(value), key, f"got NaN; allowed: {allowed}")
-    bounds = (("ge", value >= (metadata["ge"] or 0)), ("gt", value > (metadata["gt"] or 0)),
-              ("le", value <= (metadata["le"] or 0)), ("lt", value < (metadata["lt"] or 0)))
+    bounds = (
+        ("ge", value >= (metadata["ge"] or 0)),
+        ("gt", value > (metadata["gt"] or 0)),
+        ("le", value <= (metadata["le"] or 0)),
+        ("lt", value < (metadata["lt"] or 0)),
+    )
     for name, ok in bounds:
         require(metadata.get(name) is None or ok, key, f"got {value!r}; allowed: {allowed}")
 
@@ -82,8 +89,11 @@ def section(params: type, *, help: str) -> Any:  # noqa: A002
 
 def require_increasing(values: Sequence[float], key: str) -> None:
     """A swept grid that a trend is judged over: at least two distinct values, in increasing order."""
-    require(len(values) >= 2 and list(values) == sorted(set(values)), key,
-            f"must be >= 2 distinct increasing values, got {list(values)}")
+    require(
+        len(values) >= 2 and list(values) == sorted(set(values)),
+        key,
+        f"must be >= 2 distinct increasing values, got {list(values)}",
+    )
 
 
 def check_fields(obj: Any, prefix: str = "params") -> None:

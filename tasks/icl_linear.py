@@ -5,8 +5,8 @@ x_i ~ N(0, Σ) (isotropic by default), w ~ N(0, τ² I) with τ² = 1/d by defau
 embedding Z = [[x_1 … x_L x_q]; [y_1 … y_L 0]], stored here token-major as (batch, L + 1, d + 1).
 The target is y_q; every prompt's query is scored, nothing else.
 
-Oracles (functions of the prompt alone): the posterior mean (ridge with λ = σ²/τ², Bayes-optimal), least
-squares, one step of GD from zero, and debiased GD.
+Oracles (functions of the prompt alone): the posterior mean (`IclLinearConfig.oracle`: ridge with λ = σ²/τ²,
+Bayes-optimal), least squares, one step of GD from zero, and debiased GD.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from attnbench.tasks.base import Batch, Split, torch_generator
+from attnbench.errors import require
+from attnbench.tasks.base import Batch, Split, TaskConfig, torch_generator
 
 
 @dataclass(frozen=True)
-class IclLinearConfig:
+class IclLinearConfig(TaskConfig):
     """``covariance`` is None (identity) or a d×d symmetric positive-definite matrix as nested tuples.
     ``stream`` selects one of many independent data streams (one per ensemble member)."""
 
@@ -32,20 +33,18 @@ class IclLinearConfig:
     stream: int = 0
 
     def __post_init__(self) -> None:
-        if self.dim < 1:
-            raise ValueError(f"dim must be >= 1, got {self.dim}")
-        if self.context_length < 1:
-            raise ValueError(f"context_length must be >= 1, got {self.context_length}")
-        if self.noise_var < 0:
-            raise ValueError(f"noise_var must be >= 0, got {self.noise_var}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        require(self.dim >= 1, "dim", f"must be >= 1, got {self.dim}")
+        require(self.context_length >= 1, "context_length", f"must be >= 1, got {self.context_length}")
+        require(self.noise_var >= 0, "noise_var", f"must be >= 0, got {self.noise_var}")
+        require(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
         if self.covariance is not None:
             cov = torch.tensor(self.covariance, dtype=torch.float64)
-            if cov.shape != (self.dim, self.dim) or not torch.allclose(cov, cov.T):
-                raise ValueError(f"covariance must be a symmetric {self.dim}x{self.dim} matrix")
-            if torch.linalg.eigvalsh(cov).min() <= 0:
-                raise ValueError("covariance must be positive definite")
+            require(
+                cov.shape == (self.dim, self.dim) and bool(torch.allclose(cov, cov.T)),
+                "covariance",
+                f"must be a symmetric {self.dim}x{self.dim} matrix",
+            )
+            require(bool(torch.linalg.eigvalsh(cov).min() > 0), "covariance", "must be positive definite")
 
     @property
     def prior_var(self) -> float:
@@ -54,20 +53,25 @@ class IclLinearConfig:
     def with_length(self, context_length: int) -> IclLinearConfig:
         return replace(self, context_length=context_length)
 
+    def sample(self, split: Split, index: int, dtype: torch.dtype = torch.float32) -> Batch:
+        """Batch ``index`` of ``split``: a pure function of (config, split, index); ``dtype`` of the draws."""
+        gen = torch_generator(self, split, index)
+        b, n, d = self.batch_size, self.context_length + 1, self.dim
+        x = torch.randn(b, n, d, generator=gen, dtype=dtype)
+        if self.covariance is not None:
+            x = x @ torch.linalg.cholesky(torch.tensor(self.covariance, dtype=dtype)).T
+        w = torch.randn(b, d, 1, generator=gen, dtype=dtype) * self.prior_var**0.5
+        noise = torch.randn(b, n, 1, generator=gen, dtype=dtype) * self.noise_var**0.5
+        y = torch.bmm(x, w) + noise
+        target = y[:, -1, 0].clone()
+        y[:, -1] = 0.0
+        return Batch(inputs=torch.cat([x, y], dim=-1), targets=target, loss_mask=torch.ones(b, dtype=torch.bool))
 
-def sample(config: IclLinearConfig, split: Split, index: int, dtype: torch.dtype = torch.float32) -> Batch:
-    """Batch ``index`` of ``split``: a pure function of (config, split, index)."""
-    gen = torch_generator(config, split, index)
-    b, n, d = config.batch_size, config.context_length + 1, config.dim
-    x = torch.randn(b, n, d, generator=gen, dtype=dtype)
-    if config.covariance is not None:
-        x = x @ torch.linalg.cholesky(torch.tensor(config.covariance, dtype=dtype)).T
-    w = torch.randn(b, d, 1, generator=gen, dtype=dtype) * config.prior_var**0.5
-    noise = torch.randn(b, n, 1, generator=gen, dtype=dtype) * config.noise_var**0.5
-    y = torch.bmm(x, w) + noise
-    target = y[:, -1, 0].clone()
-    y[:, -1] = 0.0
-    return Batch(inputs=torch.cat([x, y], dim=-1), targets=target, loss_mask=torch.ones(b, dtype=torch.bool))
+    def oracle(self, batch: Batch) -> torch.Tensor:
+        """The posterior mean of y_q: ridge with λ = σ²/τ² (σ² = 0 gives the minimum-norm interpolant)."""
+        if self.noise_var == 0:
+            return ols_predict(batch.inputs)
+        return ridge_predict(batch.inputs, self.noise_var / self.prior_var)
 
 
 def split_prompt(inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -81,13 +85,6 @@ def ridge_predict(inputs: torch.Tensor, ridge: float) -> torch.Tensor:
     gram = x.transpose(-1, -2) @ x + ridge * torch.eye(x.shape[-1], dtype=x.dtype)
     weights = torch.linalg.solve(gram, (x.transpose(-1, -2) @ y.unsqueeze(-1))).squeeze(-1)
     return (weights * query).sum(-1)
-
-
-def bayes_predict(inputs: torch.Tensor, config: IclLinearConfig) -> torch.Tensor:
-    """The posterior mean of y_q: ridge with λ = σ²/τ² (σ² = 0 gives the minimum-norm interpolant)."""
-    if config.noise_var == 0:
-        return ols_predict(inputs)
-    return ridge_predict(inputs, config.noise_var / config.prior_var)
 
 
 def ols_predict(inputs: torch.Tensor) -> torch.Tensor:

@@ -30,15 +30,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnbench.tasks.base import Batch, Split, numpy_rng
+from attnbench.errors import require
+from attnbench.tasks.base import Batch, Split, TaskConfig, numpy_rng
 
 IGNORE = -100  # target id at unscored positions
 FILLER_MODES = ("disjoint", "zoology")
 
 
 @dataclass(frozen=True)
-class MQARConfig:
-    """One MQAR setting. ``batch_size`` examples per index; see the module docstring for the layout."""
+class MQARConfig(TaskConfig):
+    """One MQAR setting. ``batch_size`` examples per index; see the module docstring for the layout.
+    ``stream`` selects one of many independent data streams (one per ensemble member)."""
 
     vocab_size: int = 8192
     seq_len: int = 64
@@ -48,43 +50,46 @@ class MQARConfig:
     filler_tokens: int = 1
     batch_size: int = 64
     num_passes: int = 1
+    stream: int = 0
 
     def __post_init__(self) -> None:
-        if self.fillers not in FILLER_MODES:
-            raise ValueError(f"fillers must be one of {FILLER_MODES}, got {self.fillers!r}")
-        if self.num_kv_pairs < 1:
-            raise ValueError(f"num_kv_pairs must be >= 1, got {self.num_kv_pairs}")
-        if self.seq_len % 2 != 0:
-            raise ValueError(f"seq_len must be even (Zoology's layout), got {self.seq_len}")
-        if self.num_passes < 1:
-            raise ValueError(f"num_passes must be >= 1, got {self.num_passes}")
-        if self.context_len + 2 * self.num_kv_pairs > self.seq_len:
-            raise ValueError(
-                f"need 2 * num_kv_pairs * (num_passes + 1) <= seq_len for K distinct query slots, got "
-                f"K={self.num_kv_pairs}, num_passes={self.num_passes}, seq_len={self.seq_len}"
-            )
-        if self.power_a <= 0:
-            raise ValueError(f"power_a must be > 0, got {self.power_a}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.fillers == "zoology" and self.filler_tokens != 1:
-            raise ValueError("fillers='zoology' draws fillers from the whole vocabulary: filler_tokens = 1")
-        if self.filler_tokens < 1:
-            raise ValueError(f"filler_tokens must be >= 1, got {self.filler_tokens}")
-        if min(self.num_keys, self.num_values) < self.num_kv_pairs:
-            raise ValueError(
-                f"vocab_size={self.vocab_size} leaves {self.num_keys} keys and {self.num_values} values, "
-                f"fewer than num_kv_pairs={self.num_kv_pairs}"
-            )
+        require(self.fillers in FILLER_MODES, "fillers", f"must be one of {FILLER_MODES}, got {self.fillers!r}")
+        require(self.num_kv_pairs >= 1, "num_kv_pairs", f"must be >= 1, got {self.num_kv_pairs}")
+        require(self.seq_len % 2 == 0, "seq_len", f"must be even (Zoology's layout), got {self.seq_len}")
+        require(self.num_passes >= 1, "num_passes", f"must be >= 1, got {self.num_passes}")
+        require(
+            self.context_len + 2 * self.num_kv_pairs <= self.seq_len,
+            "seq_len",
+            f"need 2 * num_kv_pairs * (num_passes + 1) <= seq_len for K distinct query slots, got "
+            f"K={self.num_kv_pairs}, num_passes={self.num_passes}, seq_len={self.seq_len}",
+        )
+        require(self.power_a > 0, "power_a", f"must be > 0, got {self.power_a}")
+        require(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
+        require(
+            self.fillers != "zoology" or self.filler_tokens == 1,
+            "filler_tokens",
+            "fillers='zoology' draws fillers from the whole vocabulary: filler_tokens = 1",
+        )
+        require(self.filler_tokens >= 1, "filler_tokens", f"must be >= 1, got {self.filler_tokens}")
+        require(
+            min(self.num_keys, self.num_values) >= self.num_kv_pairs,
+            "vocab_size",
+            f"vocab_size={self.vocab_size} leaves {self.num_keys} keys and {self.num_values} values, "
+            f"fewer than num_kv_pairs={self.num_kv_pairs}",
+        )
 
     @classmethod
-    def zoology(
-        cls, seq_len: int = 64, num_kv_pairs: int = 4, batch_size: int = 64, num_passes: int = 1
-    ) -> MQARConfig:
+    def zoology(cls, seq_len: int = 64, num_kv_pairs: int = 4, batch_size: int = 64, num_passes: int = 1) -> MQARConfig:
         """Zoology's preset: V = 8192, a = 0.01, random fillers over the whole vocabulary."""
         return cls(
-            vocab_size=8192, seq_len=seq_len, num_kv_pairs=num_kv_pairs, power_a=0.01,
-            fillers="zoology", filler_tokens=1, batch_size=batch_size, num_passes=num_passes,
+            vocab_size=8192,
+            seq_len=seq_len,
+            num_kv_pairs=num_kv_pairs,
+            power_a=0.01,
+            fillers="zoology",
+            filler_tokens=1,
+            batch_size=batch_size,
+            num_passes=num_passes,
         )
 
     @property
@@ -113,6 +118,41 @@ class MQARConfig:
         """Number of possible query slots, Zoology's ``space = (L - C) / 2``."""
         return (self.seq_len - self.context_len) // 2
 
+    def sample(self, split: Split, index: int) -> Batch:
+        """Batch ``index`` of ``split``: inputs/targets shaped (batch, seq_len); targets are IGNORE off-query."""
+        rng = numpy_rng(self, split, index)
+        b, k, c = self.batch_size, self.num_kv_pairs, self.context_len
+        rows = np.arange(b)[:, None]
+        keys = self.first_key + _distinct_draws(rng, b, self.num_keys, k)
+        values = self.first_value + _distinct_draws(rng, b, self.num_values, k)
+        gumbel = -np.log(-np.log(rng.random((b, self.num_gaps))))
+        gaps = np.argsort(-(np.log(gap_weights(self)) + gumbel), axis=1)[:, :k]
+        if self.fillers == "zoology":
+            inputs = rng.integers(0, self.vocab_size, size=(b, self.seq_len))
+        else:
+            inputs = rng.integers(0, self.filler_tokens, size=(b, self.seq_len))
+        inputs[:, 0:c:2] = np.tile(keys, self.num_passes)
+        inputs[:, 1:c:2] = np.tile(values, self.num_passes)
+        query_positions = c + 2 * gaps
+        inputs[rows, query_positions] = keys
+        targets = np.full((b, self.seq_len), IGNORE, dtype=np.int64)
+        targets[rows, query_positions] = values
+        inputs_t = torch.from_numpy(inputs.astype(np.int64))
+        targets_t = torch.from_numpy(targets)
+        return Batch(inputs=inputs_t, targets=targets_t, loss_mask=targets_t != IGNORE)
+
+    def oracle(self, batch: Batch) -> torch.Tensor:
+        """The exact answer: at each scored position, the value that follows that key in the context.
+
+        Returns a tensor like ``batch.inputs`` holding the answer at scored positions and IGNORE elsewhere.
+        """
+        c = 2 * self.num_kv_pairs  # the first pass; later passes repeat it
+        inputs = batch.inputs
+        context_keys, context_values = inputs[:, 0:c:2], inputs[:, 1:c:2]
+        matches = inputs.unsqueeze(-1) == context_keys.unsqueeze(1)  # (batch, length, K)
+        answer = torch.gather(context_values, 1, matches.long().argmax(-1))
+        return torch.where(batch.loss_mask, answer, torch.full_like(answer, IGNORE))
+
 
 def gap_weights(config: MQARConfig) -> np.ndarray:
     """Zoology's query-gap law ``w_g ∝ a (g + 1)^(a - 1)`` for ``g = 0 .. num_gaps - 1``, normalised."""
@@ -124,42 +164,6 @@ def gap_weights(config: MQARConfig) -> np.ndarray:
 def _distinct_draws(rng: np.random.Generator, rows: int, population: int, count: int) -> np.ndarray:
     """``count`` distinct uniform draws from ``range(population)`` per row, in random order."""
     return np.argsort(rng.random((rows, population)), axis=1)[:, :count]
-
-
-def sample_mqar(config: MQARConfig, split: Split, index: int) -> Batch:
-    """Batch ``index`` of ``split``: inputs/targets shaped (batch, seq_len); targets are IGNORE off-query."""
-    rng = numpy_rng(config, split, index)
-    b, k, c = config.batch_size, config.num_kv_pairs, config.context_len
-    rows = np.arange(b)[:, None]
-    keys = config.first_key + _distinct_draws(rng, b, config.num_keys, k)
-    values = config.first_value + _distinct_draws(rng, b, config.num_values, k)
-    gumbel = -np.log(-np.log(rng.random((b, config.num_gaps))))
-    gaps = np.argsort(-(np.log(gap_weights(config)) + gumbel), axis=1)[:, :k]
-    if config.fillers == "zoology":
-        inputs = rng.integers(0, config.vocab_size, size=(b, config.seq_len))
-    else:
-        inputs = rng.integers(0, config.filler_tokens, size=(b, config.seq_len))
-    inputs[:, 0:c:2] = np.tile(keys, config.num_passes)
-    inputs[:, 1:c:2] = np.tile(values, config.num_passes)
-    query_positions = c + 2 * gaps
-    inputs[rows, query_positions] = keys
-    targets = np.full((b, config.seq_len), IGNORE, dtype=np.int64)
-    targets[rows, query_positions] = values
-    inputs_t = torch.from_numpy(inputs.astype(np.int64))
-    targets_t = torch.from_numpy(targets)
-    return Batch(inputs=inputs_t, targets=targets_t, loss_mask=targets_t != IGNORE)
-
-
-def mqar_oracle(config: MQARConfig, inputs: torch.Tensor, loss_mask: torch.Tensor) -> torch.Tensor:
-    """The exact answer: at each scored position, the value that follows that key in the context.
-
-    Returns a tensor like ``inputs`` holding the answer at scored positions and IGNORE elsewhere.
-    """
-    c = 2 * config.num_kv_pairs  # the first pass; later passes repeat it
-    context_keys, context_values = inputs[:, 0:c:2], inputs[:, 1:c:2]
-    matches = inputs.unsqueeze(-1) == context_keys.unsqueeze(1)  # (batch, length, K)
-    answer = torch.gather(context_values, 1, matches.long().argmax(-1))
-    return torch.where(loss_mask, answer, torch.full_like(answer, IGNORE))
 
 
 def query_accuracy(predictions: torch.Tensor, targets: torch.Tensor, loss_mask: torch.Tensor) -> float:

@@ -17,8 +17,9 @@ scored.
 
 A batch is ``inputs`` (B, L, 2d) = tokens (x_t, y_t), ``targets`` (B, L, d) = y_t and ``loss_mask`` (B, L), True
 for t ≥ 1. Oracles (closed form, causal, fp64): ridge regression on the whole prefix with and without an
-intercept (MesaNet-type "global linear" test-time regressors), and the segment-aware Bayes predictor (ridge on
-the current segment's prefix with λ = σ²/τ²: the posterior mean given the segment boundaries).
+intercept (MesaNet-type "global linear" test-time regressors), and the segment-aware Bayes predictor
+(`PiecewiseLinearConfig.oracle`: ridge on the current segment's prefix with λ = σ²/τ²: the posterior mean given
+the segment boundaries).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from dataclasses import dataclass
 
 import torch
 
-from attnbench.tasks.base import Batch, Split, torch_generator
+from attnbench.errors import require
+from attnbench.tasks.base import Batch, Split, TaskConfig, torch_generator
 
 
 @dataclass(frozen=True)
-class PiecewiseLinearConfig:
+class PiecewiseLinearConfig(TaskConfig):
     """``stream`` selects one of many independent data streams (one per seed)."""
 
     dim: int = 8
@@ -44,18 +46,17 @@ class PiecewiseLinearConfig:
     stream: int = 0
 
     def __post_init__(self) -> None:
-        if self.dim < 1:
-            raise ValueError(f"dim must be >= 1, got {self.dim}")
-        if self.length < 2:
-            raise ValueError(f"length must be >= 2, got {self.length}")
-        if not 1 <= self.segment_length <= self.length:
-            raise ValueError(f"segment_length must be in [1, length={self.length}], got {self.segment_length}")
-        if self.noise_var < 0:
-            raise ValueError(f"noise_var must be >= 0, got {self.noise_var}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.key_shift < 0 or self.key_spread <= 0:
-            raise ValueError(f"need key_shift >= 0 and key_spread > 0, got {self.key_shift}, {self.key_spread}")
+        require(self.dim >= 1, "dim", f"must be >= 1, got {self.dim}")
+        require(self.length >= 2, "length", f"must be >= 2, got {self.length}")
+        require(
+            1 <= self.segment_length <= self.length,
+            "segment_length",
+            f"must be in [1, length={self.length}], got {self.segment_length}",
+        )
+        require(self.noise_var >= 0, "noise_var", f"must be >= 0, got {self.noise_var}")
+        require(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
+        require(self.key_shift >= 0, "key_shift", f"must be >= 0, got {self.key_shift}")
+        require(self.key_spread > 0, "key_spread", f"must be > 0, got {self.key_spread}")
 
     @property
     def prior_var(self) -> float:
@@ -71,20 +72,25 @@ class PiecewiseLinearConfig:
         """s(t) = ⌊t/S⌋ for t = 0..L−1."""
         return torch.arange(self.length) // self.segment_length
 
+    def sample(self, split: Split, index: int, dtype: torch.dtype = torch.float64) -> Batch:
+        """Batch ``index`` of ``split``: a pure function of (config, split, index); ``dtype`` of the draws."""
+        gen = torch_generator(self, split, index)
+        b, n, d = self.batch_size, self.length, self.dim
+        segments = int(self.segment_index()[-1]) + 1
+        centres = torch.randn(b, segments, d, generator=gen, dtype=dtype) * self.key_shift
+        x = centres[:, self.segment_index()] + torch.randn(b, n, d, generator=gen, dtype=dtype) * self.key_spread
+        maps = torch.randn(b, segments, d, d, generator=gen, dtype=dtype) * self.prior_var**0.5
+        noise = torch.randn(b, n, d, generator=gen, dtype=dtype) * self.noise_var**0.5
+        y = torch.einsum("btij,btj->bti", maps[:, self.segment_index()], x) + noise
+        mask = torch.ones(b, n, dtype=torch.bool)
+        mask[:, 0] = False
+        return Batch(inputs=torch.cat([x, y], dim=-1), targets=y, loss_mask=mask)
 
-def sample(config: PiecewiseLinearConfig, split: Split, index: int, dtype: torch.dtype = torch.float64) -> Batch:
-    """Batch ``index`` of ``split``: a pure function of (config, split, index)."""
-    gen = torch_generator(config, split, index)
-    b, n, d = config.batch_size, config.length, config.dim
-    segments = int(config.segment_index()[-1]) + 1
-    centres = torch.randn(b, segments, d, generator=gen, dtype=dtype) * config.key_shift
-    x = centres[:, config.segment_index()] + torch.randn(b, n, d, generator=gen, dtype=dtype) * config.key_spread
-    maps = torch.randn(b, segments, d, d, generator=gen, dtype=dtype) * config.prior_var**0.5
-    noise = torch.randn(b, n, d, generator=gen, dtype=dtype) * config.noise_var**0.5
-    y = torch.einsum("btij,btj->bti", maps[:, config.segment_index()], x) + noise
-    mask = torch.ones(b, n, dtype=torch.bool)
-    mask[:, 0] = False
-    return Batch(inputs=torch.cat([x, y], dim=-1), targets=y, loss_mask=mask)
+    def oracle(self, batch: Batch) -> torch.Tensor:
+        """Posterior mean of y_t given the past of its own segment (boundaries known): ridge with λ = σ²/τ², no
+        intercept, restarted at each boundary (0, the prior mean, at a segment's first token)."""
+        x, y = split_tokens(batch.inputs)
+        return prefix_ridge_predict(x, y, self.bayes_ridge, intercept=False, restart=self.segment_index())
 
 
 def split_tokens(inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,8 +109,7 @@ def prefix_ridge_predict(
     ``restart`` (L,) integer labels: sums only run over j < t with the same label as t (segment-aware oracle).
     Cumulative sums over the prefix: O(L d²) memory; shapes x (B, L, d), y (B, L, dv).
     """
-    if ridge <= 0:
-        raise ValueError(f"ridge must be > 0, got {ridge}")
+    require(ridge > 0, "ridge", f"must be > 0, got {ridge}")
     labels = torch.zeros(x.shape[-2], dtype=torch.long) if restart is None else restart
     ones = torch.ones_like(x[..., :1])
     outer = {"xx": x[..., :, None] * x[..., None, :], "yx": y[..., :, None] * x[..., None, :]}
@@ -131,10 +136,3 @@ def prefix_ridge_predict(
     solved = torch.linalg.solve(gram + ridge * eye, offset[..., None])
     prediction = y_mean + (cross @ solved)[..., 0]
     return prediction * (past["n"] > 0)
-
-
-def bayes_predict(inputs: torch.Tensor, config: PiecewiseLinearConfig) -> torch.Tensor:
-    """Posterior mean of y_t given the past of its own segment (boundaries known): ridge with λ = σ²/τ², no
-    intercept, restarted at each boundary (0, the prior mean, at a segment's first token)."""
-    x, y = split_tokens(inputs)
-    return prefix_ridge_predict(x, y, config.bayes_ridge, intercept=False, restart=config.segment_index())

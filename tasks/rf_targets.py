@@ -20,13 +20,14 @@ from dataclasses import dataclass
 
 import torch
 
-from attnbench.tasks.base import Batch, Split, torch_generator
+from attnbench.errors import require
+from attnbench.tasks.base import Batch, Split, TaskConfig, torch_generator
 
 TARGETS = ("power", "cosine")
 
 
 @dataclass(frozen=True)
-class RFTargetConfig:
+class RFTargetConfig(TaskConfig):
     """``batch_size`` examples of a query and ``keys`` keys in R^``dim``; psi chosen by ``target``."""
 
     dim: int = 5
@@ -39,30 +40,29 @@ class RFTargetConfig:
 
     def __post_init__(self) -> None:
         for key in ("dim", "keys", "power", "batch_size"):
-            if int(getattr(self, key)) < 1:
-                raise ValueError(f"{key} must be a positive integer, got {getattr(self, key)}")
-        if self.target not in TARGETS:
-            raise ValueError(f"target must be one of {TARGETS}, got {self.target!r}")
-        if self.noise_std < 0:
-            raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
+            require(int(getattr(self, key)) >= 1, key, f"must be a positive integer, got {getattr(self, key)}")
+        require(self.target in TARGETS, "target", f"must be one of {TARGETS}, got {self.target!r}")
+        require(self.noise_std >= 0, "noise_std", f"must be >= 0, got {self.noise_std}")
 
+    def sample(self, split: Split, index: int) -> Batch:
+        """Batch ``index`` of ``split`` (fp64): inputs (batch, 1 + N, dim) on the sphere, targets (batch,)."""
+        generator = torch_generator(self, split, index)
+        shape = (self.batch_size, self.keys + 1, self.dim)
+        inputs = torch.randn(shape, generator=generator, dtype=torch.float64)
+        inputs = inputs / inputs.norm(dim=-1, keepdim=True)
+        noise = torch.randn(self.batch_size, generator=generator, dtype=torch.float64)
+        targets = self.target_of(inputs) + self.noise_std * noise
+        return Batch(inputs=inputs, targets=targets, loss_mask=torch.ones(self.batch_size, dtype=torch.bool))
 
-def target_function(config: RFTargetConfig, inputs: torch.Tensor) -> torch.Tensor:
-    """The oracle f*(X) = (1/N) sum_i psi(<x_0, x_i>) for inputs (batch, 1 + N, dim), shaped (batch,)."""
-    correlations = torch.einsum("bd,bnd->bn", inputs[:, 0], inputs[:, 1:])
-    if config.target == "power":
-        values = correlations**config.power
-    else:
-        values = torch.cos(config.frequency * math.pi * correlations)
-    return values.mean(dim=-1)
+    def oracle(self, batch: Batch) -> torch.Tensor:
+        """The Bayes predictor under squared loss: f* of the batch's inputs, shaped (batch,)."""
+        return self.target_of(batch.inputs)
 
-
-def sample(config: RFTargetConfig, split: Split, index: int) -> Batch:
-    """Batch ``index`` of ``split`` (fp64): inputs (batch, 1 + N, dim) on the sphere, targets (batch,)."""
-    generator = torch_generator(config, split, index)
-    shape = (config.batch_size, config.keys + 1, config.dim)
-    inputs = torch.randn(shape, generator=generator, dtype=torch.float64)
-    inputs = inputs / inputs.norm(dim=-1, keepdim=True)
-    noise = torch.randn(config.batch_size, generator=generator, dtype=torch.float64)
-    targets = target_function(config, inputs) + config.noise_std * noise
-    return Batch(inputs=inputs, targets=targets, loss_mask=torch.ones(config.batch_size, dtype=torch.bool))
+    def target_of(self, inputs: torch.Tensor) -> torch.Tensor:
+        """f*(X) = (1/N) sum_i psi(<x_0, x_i>) for inputs (batch, 1 + N, dim), shaped (batch,)."""
+        correlations = torch.einsum("bd,bnd->bn", inputs[:, 0], inputs[:, 1:])
+        if self.target == "power":
+            values = correlations**self.power
+        else:
+            values = torch.cos(self.frequency * math.pi * correlations)
+        return values.mean(dim=-1)

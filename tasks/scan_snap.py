@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from attnbench.tasks.base import Batch, Split, torch_generator
+from attnbench.errors import require
+from attnbench.tasks.base import Batch, Split, TaskConfig, torch_generator
 
 
 @dataclass(frozen=True)
-class ScanSnapConfig:
-    """The sequence-class data model. ``seed`` separates independent streams (one per ensemble member)."""
+class ScanSnapConfig(TaskConfig):
+    """The sequence-class data model. ``stream`` separates independent streams (one per ensemble member)."""
 
     num_common: int = 10
     distinct_per_class: int = 10
@@ -33,7 +34,7 @@ class ScanSnapConfig:
     common_weight: float = 1.0
     distinct_min: float = 0.1
     distinct_max: float = 1.0
-    seed: int = 0
+    stream: int = 0
 
     def __post_init__(self) -> None:
         checks = {
@@ -47,11 +48,12 @@ class ScanSnapConfig:
             "distinct_min": 0 < self.distinct_min <= self.distinct_max,
         }
         for key, ok in checks.items():
-            if not ok:
-                raise ValueError(
-                    f"ScanSnapConfig.{key} is invalid: counts must be >= 1 (num_common >= 0, seq_len >= 2),"
-                    f" weights > 0 and 0 < distinct_min <= distinct_max; got {getattr(self, key)!r}"
-                )
+            require(
+                ok,
+                key,
+                "is invalid: counts must be >= 1 (num_common >= 0, seq_len >= 2), weights > 0 and"
+                f" 0 < distinct_min <= distinct_max; got {getattr(self, key)!r}",
+            )
 
     @property
     def num_classes(self) -> int:
@@ -61,9 +63,27 @@ class ScanSnapConfig:
     @property
     def vocab_size(self) -> int:
         """M = common + distinct + query + label tokens."""
-        return (
-            self.num_common + self.num_classes * self.distinct_per_class + self.num_queries + self.num_classes
-        )
+        return self.num_common + self.num_classes * self.distinct_per_class + self.num_queries + self.num_classes
+
+    def sample(self, split: Split, index: int) -> Batch:
+        """Batch ``index`` of ``split``: classes uniform, contextual tokens iid from P(·|n), query appended.
+
+        ``inputs`` (B, T) int64: T−1 contextual tokens then the query ψ(n); ``targets`` (B,) = y(n);
+        ``loss_mask`` (B,) all True (only the next token after the query is scored).
+        """
+        gen = torch_generator(self, split, index)
+        classes = torch.randint(self.num_classes, (self.batch_size,), generator=gen)
+        probs = torch.as_tensor(context_probs(self))[classes]
+        context = torch.multinomial(probs, self.seq_len - 1, replacement=True, generator=gen)
+        queries = torch.as_tensor(query_of_class(self))[classes]
+        inputs = torch.cat([context, queries[:, None]], dim=1)
+        targets = torch.as_tensor(label_of_class(self))[classes]
+        return Batch(inputs=inputs, targets=targets, loss_mask=torch.ones_like(targets, dtype=torch.bool))
+
+    def oracle(self, batch: Batch) -> torch.Tensor:
+        """The Bayes-optimal next token y(argmax_n P(n | context, query)) for each sequence."""
+        best = bayes_log_posterior(self, batch.inputs).argmax(dim=1)
+        return torch.as_tensor(label_of_class(self))[best]
 
 
 def common_tokens(config: ScanSnapConfig) -> np.ndarray:
@@ -99,24 +119,8 @@ def context_probs(config: ScanSnapConfig) -> np.ndarray:
     return probs / probs.sum(axis=1, keepdims=True)
 
 
-def sample(config: ScanSnapConfig, split: Split, index: int) -> Batch:
-    """Batch ``index`` of ``split``: classes uniform, contextual tokens iid from P(·|n), query appended.
-
-    ``inputs`` (B, T) int64: T−1 contextual tokens then the query ψ(n); ``targets`` (B,) = y(n);
-    ``loss_mask`` (B,) all True (only the next token after the query is scored).
-    """
-    gen = torch_generator(config, split, index)
-    classes = torch.randint(config.num_classes, (config.batch_size,), generator=gen)
-    probs = torch.as_tensor(context_probs(config))[classes]
-    context = torch.multinomial(probs, config.seq_len - 1, replacement=True, generator=gen)
-    queries = torch.as_tensor(query_of_class(config))[classes]
-    inputs = torch.cat([context, queries[:, None]], dim=1)
-    targets = torch.as_tensor(label_of_class(config))[classes]
-    return Batch(inputs=inputs, targets=targets, loss_mask=torch.ones_like(targets, dtype=torch.bool))
-
-
 def bayes_log_posterior(config: ScanSnapConfig, inputs: torch.Tensor) -> torch.Tensor:
-    """Oracle: log P(n | context, query) for every class (B, K), uniform prior over classes.
+    """log P(n | context, query) for every class (B, K), uniform prior over classes (`ScanSnapConfig.oracle`).
 
     Bayes' rule with iid contextual tokens: log P(n|x) = Σ_t log P(x_t|n) + const over {n: ψ(n) = query};
     classes with another query, or that cannot emit some contextual token, get −inf.
@@ -127,9 +131,3 @@ def bayes_log_posterior(config: ScanSnapConfig, inputs: torch.Tensor) -> torch.T
     same_query = query[:, None] == torch.as_tensor(query_of_class(config))[None, :]
     scores = torch.where(same_query, per_class, torch.full_like(per_class, -torch.inf))
     return scores - torch.logsumexp(scores, dim=1, keepdim=True)
-
-
-def bayes_predict(config: ScanSnapConfig, inputs: torch.Tensor) -> torch.Tensor:
-    """Oracle: the Bayes-optimal next token y(argmax_n P(n | context, query)) for each sequence."""
-    best = bayes_log_posterior(config, inputs).argmax(dim=1)
-    return torch.as_tensor(label_of_class(config))[best]

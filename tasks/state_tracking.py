@@ -33,7 +33,8 @@ from functools import cache
 import numpy as np
 import torch
 
-from attnbench.tasks.base import Batch, Split, numpy_rng
+from attnbench.errors import require
+from attnbench.tasks.base import Batch, Split, TaskConfig, numpy_rng
 
 IGNORE = -100
 TASKS = ("word_problem", "parity", "mod_arith", "mod_arith_brackets")
@@ -52,8 +53,7 @@ def _permutation_parity(perm: tuple[int, ...]) -> int:
 @cache
 def group_table(group: str) -> np.ndarray:
     """The multiplication table ``table[a, b] = a · b`` of ``group`` on ids 0..|G|-1 (id 0 = identity)."""
-    if group not in GROUPS:
-        raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+    require(group in GROUPS, "group", f"must be one of {GROUPS}, got {group!r}")
     if group == "Z60":
         ids = np.arange(60)
         return (ids[:, None] + ids[None, :]) % 60
@@ -69,8 +69,9 @@ def group_table(group: str) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class StateTrackingConfig:
-    """One state-tracking task. ``group`` is used by word problems only; lengths are inclusive ranges."""
+class StateTrackingConfig(TaskConfig):
+    """One state-tracking task. ``group`` is used by word problems only; lengths are inclusive ranges.
+    ``stream`` selects one of many independent data streams (one per ensemble member)."""
 
     task: str = "parity"
     group: str = "S3"
@@ -79,25 +80,61 @@ class StateTrackingConfig:
     eval_min_len: int = 40
     eval_max_len: int = 256
     batch_size: int = 64
+    stream: int = 0
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
-        if self.group not in GROUPS:
-            raise ValueError(f"group must be one of {GROUPS}, got {self.group!r}")
+        require(self.task in TASKS, "task", f"must be one of {TASKS}, got {self.task!r}")
+        require(self.group in GROUPS, "group", f"must be one of {GROUPS}, got {self.group!r}")
         shortest = 1 if self.task == "word_problem" else 3
-        for low, high, name in ((self.train_min_len, self.train_max_len, "train"),
-                                (self.eval_min_len, self.eval_max_len, "eval")):
-            if not shortest <= low <= high:
-                raise ValueError(f"{name} lengths need {shortest} <= min <= max, got [{low}, {high}]")
-            if self.task == "mod_arith" and low == high and low % 2 == 0:
-                raise ValueError(f"mod_arith needs odd lengths; [{low}, {high}] holds none")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        for low, high, name in (
+            (self.train_min_len, self.train_max_len, "train"),
+            (self.eval_min_len, self.eval_max_len, "eval"),
+        ):
+            require(
+                shortest <= low <= high,
+                f"{name}_min_len",
+                f"{name} lengths need {shortest} <= min <= max, got [{low}, {high}]",
+            )
+            require(
+                not (self.task == "mod_arith" and low == high and low % 2 == 0),
+                f"{name}_min_len",
+                f"mod_arith needs odd lengths; [{low}, {high}] holds none",
+            )
+        require(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
 
     def lengths(self, split: Split) -> tuple[int, int]:
-        return (self.train_min_len, self.train_max_len) if split == "train" else (
-            self.eval_min_len, self.eval_max_len)
+        return (self.train_min_len, self.train_max_len) if split == "train" else (self.eval_min_len, self.eval_max_len)
+
+    def sample(self, split: Split, index: int) -> Batch:
+        """Batch ``index`` of ``split``: (batch, max length) inputs; targets are answer ids or IGNORE."""
+        rng = numpy_rng(self, split, index)
+        lengths = _draw_lengths(self, split, rng)
+        sampler = {
+            "word_problem": _word_problem,
+            "parity": _parity,
+            "mod_arith": _mod_arith,
+            "mod_arith_brackets": _mod_arith_brackets,
+        }[self.task]
+        return sampler(self, lengths, rng)
+
+    def oracle(self, batch: Batch) -> torch.Tensor:
+        """The answer id at every scored position, recomputed from the inputs (IGNORE elsewhere), shaped like
+        ``batch.inputs``: the prefix product (word problems), the parity of the 2s up to that position, or
+        the value mod 5 of the expression before ``=``."""
+        inputs, mask = batch.inputs.cpu().numpy(), batch.loss_mask.cpu().numpy()
+        answers = np.full_like(inputs, IGNORE)
+        if self.task == "word_problem":
+            table, state = group_table(self.group), np.zeros(len(inputs), dtype=inputs.dtype)  # the identity
+            for t in range(inputs.shape[1]):
+                state = table[state, np.where(mask[:, t], inputs[:, t], 0)]
+                answers[:, t] = state
+        for row, t in zip(*np.nonzero(mask), strict=True):
+            if self.task == "parity":
+                answers[row, t] = int((inputs[row, : t + 1] == 2).sum()) % 2 + 1
+            elif self.task != "word_problem":
+                evaluate = evaluate_expression if self.task == "mod_arith" else evaluate_brackets
+                answers[row, t] = FIRST_NUMBER + evaluate(inputs[row, :t])
+        return torch.from_numpy(np.where(mask, answers, IGNORE)).to(batch.inputs.device)
 
 
 def vocab_size(config: StateTrackingConfig) -> int:
@@ -215,13 +252,22 @@ def evaluate_expression(tokens: np.ndarray) -> int:
     return (total + term) % MODULUS
 
 
-def sample_state_tracking(config: StateTrackingConfig, split: Split, index: int) -> Batch:
-    """Batch ``index`` of ``split``: (batch, max length) inputs; targets are answer ids or IGNORE."""
-    rng = numpy_rng(config, split, index)
-    lengths = _draw_lengths(config, split, rng)
-    sampler = {"word_problem": _word_problem, "parity": _parity, "mod_arith": _mod_arith,
-               "mod_arith_brackets": _mod_arith_brackets}[config.task]
-    return sampler(config, lengths, rng)
+def evaluate_brackets(tokens: np.ndarray) -> int:
+    """Value mod 5 of a ``+``/``-`` expression with brackets and unary minus, given as token ids: a running sum
+    of signed leaves; an open bracket saves the outer sum and the sign it enters with on a stack."""
+    total, sign, saved = 0, 1, []
+    for token in (int(t) for t in tokens):
+        if token in (PLUS, MINUS):
+            sign = sign if token == PLUS else -sign  # a unary minus may follow a binary operator
+        elif token == OPEN:
+            saved.append((total, sign))
+            total, sign = 0, 1
+        elif token == CLOSE:
+            outer, outer_sign = saved.pop()
+            total, sign = outer + outer_sign * total, 1
+        else:
+            total, sign = total + sign * (token - FIRST_NUMBER), 1
+    return total % MODULUS
 
 
 def example_lengths(config: StateTrackingConfig, batch: Batch) -> torch.Tensor:

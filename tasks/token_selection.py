@@ -6,7 +6,7 @@ globally optimal token of example i is opt_i = argmax_t gamma_it (the oracle of 
 
 The random instance follows the official code's generator (v, x_it, z_i Gaussian then normalised to unit
 norm, Y uniform on +-1; notes A5); the sampling here is index-seeded (`tasks.base`), one index per run, so
-an ensemble of R runs is the stack of indices 0..R-1 of a split.
+an ensemble of R runs is the stack of indices 0..R-1 of a split (`sample_ensemble`).
 
 Also the small hand-built instances of the Max-Margin paper's code (Tarzanagh et al. 2023a, arXiv
 2306.13596, notebooks ``single_input_converge`` and ``joint_training``), expressed as prompt-attention
@@ -16,14 +16,28 @@ instances: attention logits k_it^T p with fixed keys k_it = key_map x_it, output
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 
-from attnbench.tasks.base import Batch, Split, torch_generator
+from attnbench.errors import require
+from attnbench.tasks.base import Batch, Split, TaskConfig, stack_batches, torch_generator
 
 
 @dataclass(frozen=True)
-class TokenSelectionConfig:
+class TokenSelectionData(Batch):
+    """Tokens ``inputs`` = X (..., n, T, d), labels ``targets`` = Y (..., n) (every example scored), queries
+    ``z`` (..., n, d) and head ``v`` (..., d).
+
+    Leading axes (a run axis for ensembles) are shared by all the tensors.
+    """
+
+    z: torch.Tensor
+    v: torch.Tensor
+
+
+@dataclass(frozen=True)
+class TokenSelectionConfig(TaskConfig):
     """Sizes of one instance: ``n`` examples of ``T`` tokens in R^``d``.
 
     ``self_attention``: the query is the first token (z_i = x_i1) instead of a separate random unit vector.
@@ -36,57 +50,40 @@ class TokenSelectionConfig:
 
     def __post_init__(self) -> None:
         for key in ("n", "T", "d"):
-            if int(getattr(self, key)) < 1:
-                raise ValueError(f"{key} must be a positive integer, got {getattr(self, key)}")
-        if self.T < 2:
-            raise ValueError(f"T must be >= 2 (a token must be selected among several), got {self.T}")
+            require(int(getattr(self, key)) >= 1, key, f"must be a positive integer, got {getattr(self, key)}")
+        require(self.T >= 2, "T", f"must be >= 2 (a token must be selected among several), got {self.T}")
 
+    def sample(self, split: Split, index: int) -> TokenSelectionData:
+        """One random instance (float64), a pure function of (config, split, index)."""
+        gen = torch_generator(self, split, index)
+        n, T, d = self.n, self.T, self.d
+        v = _unit_rows(torch.randn(d, generator=gen, dtype=torch.float64))
+        Y = torch.randint(0, 2, (n,), generator=gen).to(torch.float64) * 2 - 1
+        X = _unit_rows(torch.randn(n, T, d, generator=gen, dtype=torch.float64))
+        z = _unit_rows(torch.randn(n, d, generator=gen, dtype=torch.float64))
+        if self.self_attention:
+            z = X[:, 0, :].clone()
+        return TokenSelectionData(inputs=X, targets=Y, loss_mask=torch.ones_like(Y, dtype=torch.bool), z=z, v=v)
 
-@dataclass(frozen=True)
-class TokenSelectionData:
-    """Tokens ``X`` (..., n, T, d), queries ``z`` (..., n, d), labels ``Y`` (..., n), head ``v`` (..., d).
+    def oracle(self, batch: Batch) -> torch.Tensor:
+        """The optimal token selection opt_i = argmax_t Y_i v^T x_it, shaped (..., n) (`optimal_tokens`).
 
-    Leading axes (a run axis for ensembles) are shared by all four tensors.
-    """
-
-    X: torch.Tensor
-    z: torch.Tensor
-    Y: torch.Tensor
-    v: torch.Tensor
-
-    def to_batch(self) -> Batch:
-        """The task's `Batch`: inputs are the tokens, targets the labels, every example is scored."""
-        return Batch(inputs=self.X, targets=self.Y, loss_mask=torch.ones_like(self.Y, dtype=torch.bool))
+        The labels Y are part of the selection problem (the scores are defined by them); the answer, the
+        selected token, is not stored in the batch. Raises where a maximum is tied.
+        """
+        if not isinstance(batch, TokenSelectionData):
+            raise TypeError(f"the oracle needs TokenSelectionData (it reads the head v), got {type(batch).__name__}")
+        return optimal_tokens(batch.inputs, batch.targets, batch.v)
 
 
 def _unit_rows(x: torch.Tensor) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True)
 
 
-def sample(config: TokenSelectionConfig, split: Split, index: int) -> TokenSelectionData:
-    """One random instance (float64), a pure function of (config, split, index)."""
-    gen = torch_generator(config, split, index)
-    n, T, d = config.n, config.T, config.d
-    v = _unit_rows(torch.randn(d, generator=gen, dtype=torch.float64))
-    Y = torch.randint(0, 2, (n,), generator=gen).to(torch.float64) * 2 - 1
-    X = _unit_rows(torch.randn(n, T, d, generator=gen, dtype=torch.float64))
-    z = _unit_rows(torch.randn(n, d, generator=gen, dtype=torch.float64))
-    if config.self_attention:
-        z = X[:, 0, :].clone()
-    return TokenSelectionData(X=X, z=z, Y=Y, v=v)
-
-
 def sample_ensemble(config: TokenSelectionConfig, split: Split, runs: int, first: int = 0) -> TokenSelectionData:
     """Instances ``first .. first+runs-1`` stacked on a leading run axis."""
-    if runs < 1:
-        raise ValueError(f"runs must be >= 1, got {runs}")
-    parts = [sample(config, split, first + r) for r in range(runs)]
-    return TokenSelectionData(
-        X=torch.stack([p.X for p in parts]),
-        z=torch.stack([p.z for p in parts]),
-        Y=torch.stack([p.Y for p in parts]),
-        v=torch.stack([p.v for p in parts]),
-    )
+    require(runs >= 1, "runs", f"must be >= 1, got {runs}")
+    return cast(TokenSelectionData, stack_batches([config.sample(split, first + r) for r in range(runs)]))
 
 
 def token_scores(X: torch.Tensor, Y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -104,7 +101,7 @@ def unique_optimum(X: torch.Tensor, Y: torch.Tensor, v: torch.Tensor, gap: float
 
 
 def optimal_tokens(X: torch.Tensor, Y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """The oracle: opt_i = argmax_t gamma_it, shape (..., n). Raises if a maximum is tied (opt not unique)."""
+    """opt_i = argmax_t gamma_it, shape (..., n). Raises if a maximum is tied (opt not unique)."""
     if not bool(unique_optimum(X, Y, v).all()):
         raise ValueError("the optimal token is not unique for some example (tied top scores)")
     return token_scores(X, Y, v).argmax(dim=-1)

@@ -1,4 +1,4 @@
-"""Infinite-head limit of random-feature attention and the RF-MLP baseline (derived; notes D2).
+"""Infinite-head limit of random-feature attention: its exact kernel and kernel ridge (derived; notes D2).
 
 Fu, Guo, Bai & Mei (NeurIPS 2023, arXiv 2307.11353) study the layer of
 `attnbench.models.random_feature_attention`. Its theorem constants are [not found]; what is computed here
@@ -12,9 +12,8 @@ follows from the model's definition alone:
       K(X, X') = (1/N^2) sum_{i,j} kappa(x~_0 x~_i^T, x~'_0 x~'_j^T) <x~_i, x~'_j>,
 
   and ridge on V with M heads converges to kernel ridge with K as M -> infinity.
-* The RF-MLP baseline is a two-layer random-feature ReLU network on the concatenated input
-  z = [x_0; x_1; ...; x_N; 1] with a chosen number of features (equal to the layer's M (d + 1) in
-  comparisons).
+
+The RF-MLP baseline the experiments compare it with is a model (`attnbench.models.random_feature_attention`).
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ from __future__ import annotations
 import math
 
 import torch
-
-from attnbench.models.random_feature_attention import augment, ridge_fit
+from torch.nn import functional as F
 
 KERNEL_CHUNK = 64
 
@@ -41,7 +39,7 @@ def rfa_kernel(inputs: torch.Tensor, others: torch.Tensor, std: float = 1.0) -> 
     ``inputs`` (n, 1 + N, d) and ``others`` (n', 1 + N', d) hold the query then the keys. Derived from the
     model definition (module docstring); this is lim_{M -> inf} Phi(X) Phi(X')^T for W_m with mean 0.
     """
-    left, right = augment(inputs.to(torch.float64)), augment(others.to(torch.float64))
+    left, right = (F.pad(x.to(torch.float64), (0, 1), value=1.0) for x in (inputs, others))  # x~ = [x; 1]
     rows = []
     for start in range(0, left.shape[0], KERNEL_CHUNK):
         block = left[start : start + KERNEL_CHUNK]
@@ -69,35 +67,3 @@ def kernel_ridge_predict(
     gram = rfa_kernel(train_inputs, train_inputs, std) + count * ridge * torch.eye(count, dtype=torch.float64)
     coefficients = torch.linalg.solve(gram, train_targets.to(torch.float64))
     return rfa_kernel(test_inputs, train_inputs, std) @ coefficients
-
-
-def sample_mlp_weights(input_width: int, features: int, *, std: float, generator: torch.Generator) -> torch.Tensor:
-    """RF-MLP first-layer weights (input_width + 1, features), the last row the bias, fp64."""
-    if features < 1:
-        raise ValueError(f"features must be >= 1, got {features}")
-    return std * torch.randn(input_width + 1, features, generator=generator, dtype=torch.float64)
-
-
-def rf_mlp_features(inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """relu(z~^T G) / sqrt(p) on the concatenated input z = vec(x_{0:N}), shaped (batch, p)."""
-    flat = augment(inputs.to(torch.float64).reshape(inputs.shape[0], -1))
-    if flat.shape[1] != weights.shape[0]:
-        raise ValueError(f"concatenated input has width {flat.shape[1] - 1}, weights expect {weights.shape[0] - 1}")
-    return torch.relu(flat @ weights) / math.sqrt(weights.shape[1])
-
-
-def rf_mlp_ridge_predict(
-    train_inputs: torch.Tensor,
-    train_targets: torch.Tensor,
-    test_inputs: torch.Tensor,
-    *,
-    features: int,
-    ridge: float,
-    generator: torch.Generator,
-    std: float = 1.0,
-) -> torch.Tensor:
-    """Ridge predictor of the RF-MLP with ``features`` random ReLU features of the concatenated input."""
-    width = train_inputs.shape[1] * train_inputs.shape[2]
-    weights = sample_mlp_weights(width, features, std=std, generator=generator)
-    values = ridge_fit(rf_mlp_features(train_inputs, weights), train_targets.to(torch.float64), ridge)
-    return rf_mlp_features(test_inputs, weights) @ values

@@ -3,7 +3,7 @@
 Time unit everywhere: one step of batch-mean gradient descent, in which every class n carries weight
 P(n) = 1/K. The paper's batch-size-1 time is per class t/K, so its h(t) appears here as h(t/K).
 Learning rates are those of plain gradient flow; SGD with momentum β follows the flow with η/(1−β)
-(see `attnbench.models.scan_snap.momentum_time`).
+(see `momentum_time`).
 """
 
 from __future__ import annotations
@@ -84,9 +84,7 @@ def transition_times(vocab_size: int, num_classes: int, lr_y: float) -> tuple[fl
     return float(t_scan), float(2 * t_scan)
 
 
-def gamma_integral(
-    t: np.ndarray | float, vocab_size: int, num_classes: int, lr_y: float, lr_z: float
-) -> np.ndarray:
+def gamma_integral(t: np.ndarray | float, vocab_size: int, num_classes: int, lr_y: float, lr_z: float) -> np.ndarray:
     """Γ(t) = η_Z ∫_0^t γ = (η_Z/η_Y) K (M−1)² h(t/K)²/2, exact for the continuous h (notes B4, Sec 6)."""
     h = h_continuous(np.asarray(t, dtype=float) / num_classes, vocab_size, lr_y)
     return lr_z / lr_y * num_classes * (vocab_size - 1) ** 2 * h**2 / 2
@@ -99,9 +97,7 @@ def common_token_logit(
     return -0.25 * np.log1p(4 * gamma_integral(t, vocab_size, num_classes, lr_y, lr_z) / c0)
 
 
-def snap_b(
-    t: np.ndarray | float, vocab_size: int, num_classes: int, lr_y: float, lr_z: float, c0: float
-) -> np.ndarray:
+def snap_b(t: np.ndarray | float, vocab_size: int, num_classes: int, lr_y: float, lr_z: float, c0: float) -> np.ndarray:
     """B_n(t) = ¼ ln(C_0 + 2(η_Z/η_Y) K (M−1)² h(t/K)²) (Tian et al. 2023, Eqn 129).
 
     As printed, B(0) = ¼ ln C_0 (the paper drops the constant that makes B(0) = 0); subtract it for the
@@ -190,9 +186,7 @@ def integrate_population(
     z0 = np.zeros((m, m)) if z0 is None else z0
 
     def rhs(_: float, state: np.ndarray) -> np.ndarray:
-        dy, dz = population_velocity(
-            state[: m * m].reshape(m, m), state[m * m :].reshape(m, m), classes, lr_y, lr_z
-        )
+        dy, dz = population_velocity(state[: m * m].reshape(m, m), state[m * m :].reshape(m, m), classes, lr_y, lr_z)
         return np.concatenate([dy.ravel(), dz.ravel()])
 
     states = _integrate(rhs, np.concatenate([y0.ravel(), z0.ravel()]), times, rtol, "population ODE")
@@ -249,3 +243,18 @@ def distinct_entropy(c: np.ndarray, distinct: np.ndarray) -> np.ndarray:
     parts = np.take_along_axis(c, np.broadcast_to(distinct, c.shape[:-1] + distinct.shape[-1:]), axis=-1)
     parts = parts / parts.sum(axis=-1, keepdims=True)
     return -(parts * np.log(parts)).sum(axis=-1).mean(axis=-1)
+
+
+# ------------------------------------------------------------------------------------ SGD vs the flow
+
+
+def momentum_time(steps: np.ndarray | float, momentum: float) -> np.ndarray | float:
+    """Gradient-flow time reached after ``steps`` heavy-ball steps, in units of the effective rate η/(1−β).
+
+    [derived] With a constant gradient, s heavy-ball steps move η Σ_{k=1}^{s} (1−β^k)/(1−β) =
+    η/(1−β) · (s − β(1−β^s)/(1−β)); so SGD with momentum β and rate η follows the flow with rate η/(1−β)
+    at time s − β(1−β^s)/(1−β), a lag of β/(1−β) steps once s ≫ 1/(1−β).
+    """
+    if momentum == 0:
+        return steps
+    return steps - momentum * (1 - momentum**steps) / (1 - momentum)

@@ -6,9 +6,10 @@ from typing import Literal
 
 import torch
 
-from attnbench.kernels.lla.blockwise import BlockwiseStreams, Solver, lla_blockwise
+from attnbench.kernels.lla.blockwise import Solver, lla_blockwise
 from attnbench.kernels.lla.common import DEFAULT_RIDGE
 from attnbench.kernels.lla.reference import lla_reference
+from attnbench.kernels.lla.streams import BlockwiseStreams
 
 Backend = Literal["auto", "triton", "torch", "reference"]
 BACKENDS: tuple[Backend, ...] = ("auto", "triton", "torch", "reference")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
-from attnbench.kernels.lla.common import DEFAULT_RIDGE, resolve_scale, validate_inputs
+from attnbench.kernels.lla.common import DEFAULT_RIDGE, causal_logit_mask, resolve_scale, validate_inputs
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,7 @@ def softmax_kernel_weights(q: torch.Tensor, k: torch.Tensor, *, causal: bool, sc
     logits = scale * q @ k.transpose(-1, -2)
     if causal:
         n = q.shape[-2]
-        mask = torch.ones(n, n, dtype=torch.bool, device=q.device).triu(1)
-        logits = logits.masked_fill(mask, float("-inf"))
+        logits = logits.masked_fill(causal_logit_mask(n, 0, n, 0, q.device), float("-inf"))
     return torch.exp(logits - logits.amax(-1, keepdim=True).detach())
 
 

@@ -26,6 +26,10 @@ from typing import Any, Literal
 import pandas as pd
 import torch
 
+from attnbench.errors import ConfigError as ConfigError  # re-exported: params raise it
+from attnbench.errors import require as require
+from attnbench.sweeps.validation import Params, build
+
 CheckOutcome = Literal["pass", "fail"]
 VerdictKind = Literal["pass", "fail", "xfail", "error", "not run", "stale"]
 VERDICTS: tuple[VerdictKind, ...] = ("pass", "fail", "xfail", "error", "not run", "stale")
@@ -41,17 +45,6 @@ TABLE_COLUMNS = ("metric", "value", "predicted", "step", "seed")
 # The false-failure rate that statistical checks are sized for, and its sidedness: each test states whether
 # it is one- or two-sided, and a two-sided test spends this rate over both tails.
 FALSE_FAILURE_RATE = 0.01
-
-
-class ConfigError(ValueError):
-    """An impossible configuration value (params or task configs). The message names the key and the
-    allowed values."""
-
-
-def require(condition: bool, key: str, message: str) -> None:
-    """Raise a `ConfigError` naming ``key`` unless ``condition`` holds."""
-    if not condition:
-        raise ConfigError(f"{key}: {message}")
 
 
 @dataclass(frozen=True)
@@ -201,8 +194,8 @@ class Profile:
 class Experiment:
     """A claim family.
 
-    - ``params``: a dataclass whose defaults are the ``quick`` profile (constraints as field metadata, see
-      `attnbench.sweeps.validation`).
+    - ``params``: a `Params` dataclass whose defaults are the ``quick`` profile (constraints as field metadata,
+      see `attnbench.sweeps.validation`).
     - ``run(params, ctx)``: trains / measures and returns the tidy table (a DataFrame with at least the
       columns of `TABLE_COLUMNS`; missing ones are filled with NaN).
     - ``claims``: the claims, evaluated by the ledger on the stored table.
@@ -215,7 +208,7 @@ class Experiment:
 
     name: str
     description: str
-    params: type
+    params: type[Params]
     run: Callable[[Any, RunContext], pd.DataFrame]
     claims: Sequence[Claim] = ()
     draw: Callable[[pd.DataFrame, Path], list[Path]] | None = None
@@ -247,11 +240,9 @@ class Experiment:
         grid = self.profile(profile).grid
         return self.sweep if grid is None else grid
 
-    def params_of(self, profile: str, **overrides: Any) -> Any:
+    def params_of(self, profile: str, **overrides: Any) -> Params:
         """The params dataclass of ``profile`` (its defaults plus the profile's overrides and ``overrides``;
         a section's fields as nested mappings or dotted keys, ``snap={"lr_z": 1.0}`` or ``**{"snap.lr_z": 1.0}``)."""
-        from attnbench.sweeps.validation import build
-
         return build(self.params, self.profile(profile).overrides, overrides)
 
 
@@ -299,5 +290,8 @@ def at_most(measured: Sequence[float], bound: float, *, label: str = "bound", di
         raise ValueError("no measured values")
     worst = values.max()
     ok = bool(values.notna().all()) and worst <= bound
-    return Verdict("pass" if ok else "fail", predicted=f"≤ {bound:.{digits}g} ({label})",
-                   measured=f"max {worst:.{digits}g}; {mean_spread(values, digits)}")
+    return Verdict(
+        "pass" if ok else "fail",
+        predicted=f"≤ {bound:.{digits}g} ({label})",
+        measured=f"max {worst:.{digits}g}; {mean_spread(values, digits)}",
+    )

@@ -14,12 +14,15 @@ from claim_testing import tiny_view
 from attnbench.sweeps import registry
 from attnbench.sweeps.ledger import evaluate
 
-CLAIMS = [(name, claim) for name, experiment in registry.experiments().items() if name != "toy"
-          for claim in experiment.claims]
+CLAIMS = [
+    (name, claim) for name, experiment in registry.experiments().items() if name != "toy" for claim in experiment.claims
+]
 
 
-@pytest.mark.parametrize(("family", "claim"), [
-    pytest.param(name, claim, id=claim.id, marks=pytest.mark.claim(id=claim.id)) for name, claim in CLAIMS])
+@pytest.mark.parametrize(
+    ("family", "claim"),
+    [pytest.param(name, claim, id=claim.id, marks=pytest.mark.claim(id=claim.id)) for name, claim in CLAIMS],
+)
 def test_claim(family, claim):
     if claim.tiny is not None:
         pytest.skip(f"not testable at the tiny profile: {claim.tiny}")
@@ -30,4 +33,5 @@ def test_claim(family, claim):
     assert result.verdict == "pass", (
         f"{claim.id}: {result.verdict}; predicted {result.predicted}; measured {result.measured}; "
         f"tolerance {claim.tolerance.shown()}; cells {result.passed_cells}/{len(result.cells)}; "
-        + " · ".join(result.notes()))
+        + " · ".join(result.notes())
+    )

@@ -1,5 +1,6 @@
 """The identities experiment beside its claims (the claims themselves are judged by test_claims.py): every row
-of the tiny table carries its section, every figure a claim links is drawn, and bad params name their key."""
+of the tiny table carries its section, every figure a claim links is drawn, bad params name their key, and the
+form measures see a form that computes another map."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import pytest
 import torch
 from claim_testing import tiny_view
 
-from attnbench.sweeps.experiments.base import ConfigError, RunContext
+from attnbench.errors import ConfigError
+from attnbench.models import lightning
+from attnbench.models.forms import Form, Forms
+from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.identities import EXPERIMENT
+from attnbench.sweeps.experiments.identities.form_measures import form_errors
 from attnbench.sweeps.experiments.identities.params import STUDIES
 
 
@@ -29,12 +34,15 @@ def test_the_slope_claim_reads_the_runs_own_min_length():
     assert "n ≥ 1024" in claim.check(scoped.assign(**{"p.sigmoid.slope_min_length": 1024})).measured
 
 
-@pytest.mark.parametrize(("key", "value", "named"), [
-    ("chunk.decays", [1.5], "params.chunk.decays"),
-    ("sigmoid.lengths", [16, 32], "params.sigmoid.slope_min_length"),
-    ("regression.seeds", 0, "params.regression.seeds"),
-    ("sections", ["nope"], "params.sections"),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("chunk.decays", [1.5], "params.chunk.decays"),
+        ("sigmoid.lengths", [16, 32], "params.sigmoid.slope_min_length"),
+        ("regression.seeds", 0, "params.regression.seeds"),
+        ("sections", ["nope"], "params.sections"),
+    ],
+)
 def test_params_reject_bad_values(key, value, named):
     with pytest.raises(ConfigError, match=named):
         EXPERIMENT.params_of("quick", **{key: value})
@@ -46,3 +54,16 @@ def test_a_run_computes_only_the_selected_sections():
     assert set(rows["section"]) == {"ssm", "hedgehog"}
     assert sorted(rows.loc[rows["section"] == "ssm", "seed"].unique()) == [0, 1]
     assert set(rows.loc[rows["section"] == "hedgehog", "seed"]) == {0}
+
+
+def test_form_errors_see_a_form_of_another_map():
+    """A third "form" with λ² in place of λ is far from the other two: the measure compares every pair."""
+    forms = lightning.FORMS["lightning"]
+
+    def squared_decay(q, k, v, *, decay):
+        return lightning.decayed_linear_attention(q, k, v, decay=decay**2)
+
+    broken = Forms({**forms.forms, "squared": Form(squared_decay)}, forms.sample)
+    assert form_errors(forms, 0, (1, 2, 20, 4), chunk=7, decay=0.9)["forward"] < 1e-12
+    errors = form_errors(broken, 0, (1, 2, 20, 4), chunk=7, decay=0.9)
+    assert errors["forward"] > 1e-2 and errors["gradient"] > 1e-2

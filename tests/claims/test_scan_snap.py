@@ -8,7 +8,8 @@ import pytest
 import torch
 from claim_testing import tiny_view
 
-from attnbench.sweeps.experiments.base import ConfigError, RunContext
+from attnbench.errors import ConfigError
+from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.scan_snap import EXPERIMENT
 from attnbench.sweeps.experiments.scan_snap.params import STUDIES, reported_entropy
 
@@ -43,9 +44,18 @@ def test_reported_entropy_reads_the_fig6_cell():
     assert reported_entropy(20, 0.5, 1.0) == (2.033, 0.004)
 
 
-@pytest.mark.parametrize(("key", "value"), [("ode_match.seq_lens", [64, 16]), ("entropy.lr_zs", [0.7]),
-                                            ("ode_match.momenta", [1.0]), ("fig4.seeds", 1), ("snap.lr_ys", [1.0]),
-                                            ("gain.ratios", [10.0, 1.0]), ("sections", ["nope"])])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ode_match.seq_lens", [64, 16]),
+        ("entropy.lr_zs", [0.7]),
+        ("ode_match.momenta", [1.0]),
+        ("fig4.seeds", 1),
+        ("snap.lr_ys", [1.0]),
+        ("gain.ratios", [10.0, 1.0]),
+        ("sections", ["nope"]),
+    ],
+)
 def test_bad_params_name_the_key(key, value):
     with pytest.raises(ConfigError, match=f"params.{key}"):
         EXPERIMENT.params_of("quick", **{key: value})

@@ -20,9 +20,7 @@ def random_qkv(
     """Standard-normal (q, k, v) from a fixed seed."""
     generator = torch.Generator().manual_seed(seed)
     shapes = [(batch, heads, length, dim)] * 2 + [(batch, heads, length, value_dim or dim)]
-    return tuple(
-        torch.randn(shape, generator=generator, dtype=dtype).requires_grad_(requires_grad) for shape in shapes
-    )
+    return tuple(torch.randn(shape, generator=generator, dtype=dtype).requires_grad_(requires_grad) for shape in shapes)
 
 
 def direct_weighted_least_squares(

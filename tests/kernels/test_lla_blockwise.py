@@ -14,14 +14,10 @@ import torch
 from lla_helpers import random_qkv
 
 from attnbench.kernels.lla import lla
-from attnbench.kernels.lla.blockwise import (
-    BlockwiseStreams,
-    CGSettings,
-    conjugate_gradient,
-    lla_blockwise,
-    lla_blockwise_forward,
-)
+from attnbench.kernels.lla.blockwise import lla_blockwise, lla_blockwise_forward
+from attnbench.kernels.lla.cg import CGSettings, conjugate_gradient
 from attnbench.kernels.lla.reference import lla_reference, lla_reference_terms
+from attnbench.kernels.lla.streams import BlockwiseStreams
 
 FP32_UNIT_ROUNDOFF = torch.finfo(torch.float32).eps / 2
 SOLVER_OPTIONS = [{"solver": "cg"}, {"solver": "cg", "jacobi": True}, {"solver": "cholesky"}]
@@ -98,9 +94,7 @@ def test_detached_ridge_variant_is_the_released_gradient_and_differs_from_the_ex
     cotangent = torch.randn(1, 2, 9, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     detached_ref = _grads(lla_reference(q, k, v, ridge=1.0, detach_ridge_omega=True), (q, k, v), cotangent)
     exact_ref = _grads(lla_reference(q, k, v, ridge=1.0), (q, k, v), cotangent)
-    detached = _grads(
-        lla_blockwise(q, k, v, ridge=1.0, block_size=4, detach_ridge_omega=True), (q, k, v), cotangent
-    )
+    detached = _grads(lla_blockwise(q, k, v, ridge=1.0, block_size=4, detach_ridge_omega=True), (q, k, v), cotangent)
     for a, e in zip(detached, detached_ref, strict=True):
         torch.testing.assert_close(a, e, rtol=0, atol=1e-9)
     gap_q = float((detached[0] - exact_ref[0]).abs().max() / exact_ref[0].abs().max())

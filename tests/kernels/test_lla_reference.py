@@ -52,9 +52,7 @@ def test_equivalent_kernel_rows_sum_to_one():
     torch.testing.assert_close(
         terms.equivalent_kernel.sum(-1), torch.ones(2, 3, 10, dtype=torch.float64), rtol=0, atol=1e-12
     )
-    assert (terms.equivalent_kernel < 0).any(), (
-        "LLA's equivalent kernel should take negative values somewhere"
-    )
+    assert (terms.equivalent_kernel < 0).any(), "LLA's equivalent kernel should take negative values somewhere"
 
 
 def test_infinite_ridge_gives_softmax_attention():
@@ -104,9 +102,7 @@ def test_scaling_a_row_of_weights_leaves_output_unchanged():
     w = softmax_kernel_weights(q, k, causal=True, scale=0.5)
     row_factors = torch.logspace(-8, 8, 7, dtype=torch.float64)[:, None]
     base = local_linear_fit(w, q, k, v, ridge=0.1).output
-    torch.testing.assert_close(
-        local_linear_fit(w * row_factors, q, k, v, ridge=0.1).output, base, rtol=0, atol=1e-11
-    )
+    torch.testing.assert_close(local_linear_fit(w * row_factors, q, k, v, ridge=0.1).output, base, rtol=0, atol=1e-11)
 
 
 def test_causality():

@@ -23,8 +23,19 @@ def test_ridge_gradient_matches_reference_autograd_fp64(solver, ridge, detach_ri
     q, k, v = random_qkv(2, 2, 23, 4, seed=11)
     cotangent = random_qkv(2, 2, 23, 4, seed=12)[0]
     expected = _ridge_gradient(lla_reference, q, k, v, cotangent, ridge, detach_ridge_omega=detach_ridge_omega)
-    measured = _ridge_gradient(lla, q, k, v, cotangent, ridge, solver=solver, block_size=8,
-                               detach_ridge_omega=detach_ridge_omega, cg_tol=1e-13, cg_iters=64)
+    measured = _ridge_gradient(
+        lla,
+        q,
+        k,
+        v,
+        cotangent,
+        ridge,
+        solver=solver,
+        block_size=8,
+        detach_ridge_omega=detach_ridge_omega,
+        cg_tol=1e-13,
+        cg_iters=64,
+    )
     assert torch.allclose(measured, expected, rtol=1e-9, atol=1e-10 * expected.abs().item())
 
 

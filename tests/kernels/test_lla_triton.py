@@ -32,16 +32,14 @@ def measure_errors(device: str) -> list[dict]:
     from lla_helpers import random_qkv
 
     from attnbench.kernels.lla import lla
-    from attnbench.kernels.lla.blockwise import CGSettings
+    from attnbench.kernels.lla.cg import CGSettings
     from attnbench.kernels.lla.reference import lla_reference, lla_reference_terms
 
     results = []
     for dtype_name, length, causal, options in CASES:
         dtype = getattr(torch, dtype_name)
         q, k, v = random_qkv(1, 1, length, 3, seed=length, value_dim=2, requires_grad=True)
-        cotangent = torch.randn(
-            1, 1, length, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64
-        )
+        cotangent = torch.randn(1, 1, length, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
         reference = lla_reference(q, k, v, causal=causal)
         expected = (reference.detach(), *torch.autograd.grad((reference * cotangent).sum(), (q, k, v)))
         inputs = [t.detach().to(device=device, dtype=dtype).requires_grad_() for t in (q, k, v)]

@@ -13,7 +13,7 @@ CONFIG = task.IclLinearConfig(dim=3, context_length=6, batch_size=5)
 
 
 def _prompts(members: int) -> torch.Tensor:
-    return torch.stack([task.sample(CONFIG, "train", i, dtype=torch.float64).inputs for i in range(members)])
+    return torch.stack([CONFIG.sample("train", i, dtype=torch.float64).inputs for i in range(members)])
 
 
 def _single(model: torch.nn.Module, member: int, factory) -> torch.nn.Module:
@@ -35,7 +35,7 @@ def _factories():
 def test_ensemble_training_equals_independent_runs():
     """Three Adam steps of a 3-member ensemble give each member exactly its solo trajectory."""
     prompts = _prompts(3)
-    targets = torch.stack([task.sample(CONFIG, "train", i, dtype=torch.float64).targets for i in range(3)])
+    targets = torch.stack([CONFIG.sample("train", i, dtype=torch.float64).targets for i in range(3)])
     for factory in _factories():
         model = factory(3)
         solos = [_single(model, m, lambda f=factory: f(1)) for m in range(3)]

@@ -44,8 +44,9 @@ def test_cg_options_reach_the_kernel():
     assert (exact(x) - rough(x)).abs().max() > 1e-6
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"ridge": 0.0}, "ridge"), ({"solver": "lu"}, "solver"),
-                                                 ({"cg_iters": 0}, "cg_iters")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"ridge": 0.0}, "ridge"), ({"solver": "lu"}, "solver"), ({"cg_iters": 0}, "cg_iters")]
+)
 def test_bad_options_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         LocalLinearAttention(8, 2, **kwargs)

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
+from attnbench.errors import ConfigError
 from attnbench.sweeps.experiments.att_svm import EXPERIMENT, AttSvmParams
-from attnbench.sweeps.experiments.base import ConfigError, RunContext
+from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.fingerprint import module_sources
 from attnbench.sweeps.validation import SectionParams, build
 
@@ -21,15 +22,18 @@ def _run(**overrides: object) -> pd.DataFrame:
     return EXPERIMENT.run(build(AttSvmParams, overrides), context)
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"sections": ["nope"]}, "params.sections"),
-    ({"local_converge.optimizer": "adam"}, "params.local_converge.optimizer"),
-    ({"rank.dims": [2, 3]}, "params.rank.dims: must contain d = params.rank.examples = 5"),
-    ({"local_converge.runs": 0}, "params.local_converge.runs"),
-    ({"overparam.dims": [4, 2]}, "params.overparam.dims: must be >= 2 distinct increasing"),
-    ({"nonlinear.dims": [4]}, "params.nonlinear.dims: must be >= 2 distinct increasing"),
-    ({"joint.steps": 0}, "params.joint.steps"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"sections": ["nope"]}, "params.sections"),
+        ({"local_converge.optimizer": "adam"}, "params.local_converge.optimizer"),
+        ({"rank.dims": [2, 3]}, "params.rank.dims: must contain d = params.rank.examples = 5"),
+        ({"local_converge.runs": 0}, "params.local_converge.runs"),
+        ({"overparam.dims": [4, 2]}, "params.overparam.dims: must be >= 2 distinct increasing"),
+        ({"nonlinear.dims": [4]}, "params.nonlinear.dims: must be >= 2 distinct increasing"),
+        ({"joint.steps": 0}, "params.joint.steps"),
+    ],
+)
 def test_params_are_validated_under_their_full_key(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
         build(AttSvmParams, overrides)
@@ -47,10 +51,14 @@ def test_each_study_is_a_section_with_its_own_params() -> None:
 
 
 def test_draw_writes_every_linked_figure(tmp_path) -> None:
-    table = _run(sections=["local_converge", "rank", "overparam", "nonlinear", "joint"],
-                 local_converge={"runs": 2, "steps": 30, "record_every": 10}, rank={"instances": 3},
-                 overparam={"runs": 4, "steps": 20}, nonlinear={"runs": 60, "dims": [4, 6], "steps": 1000},
-                 joint={"steps": 30})
+    table = _run(
+        sections=["local_converge", "rank", "overparam", "nonlinear", "joint"],
+        local_converge={"runs": 2, "steps": 30, "record_every": 10},
+        rank={"instances": 3},
+        overparam={"runs": 4, "steps": 20},
+        nonlinear={"runs": 60, "dims": [4, 6], "steps": 1000},
+        joint={"steps": 30},
+    )
     assert set(table["section"]) == {"local_converge", "rank", "overparam", "nonlinear", "joint"}
     written = {p.name for p in EXPERIMENT.draw(table, tmp_path)}
     assert {c.figure for c in EXPERIMENT.claims if c.figure} <= written
@@ -58,8 +66,9 @@ def test_draw_writes_every_linked_figure(tmp_path) -> None:
 
 
 def test_plain_gd_and_other_losses_run() -> None:
-    table = _run(sections=["local_converge"],
-                 local_converge={"runs": 2, "steps": 20, "optimizer": "gd", "loss": "exponential"})
+    table = _run(
+        sections=["local_converge"], local_converge={"runs": 2, "steps": 20, "optimizer": "gd", "loss": "exponential"}
+    )
     assert {"corr_fro", "corr_nuc", "selected_prob"} <= set(table["metric"])
     assert table["value"].notna().all()
 

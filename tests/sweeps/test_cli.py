@@ -71,8 +71,14 @@ def test_a_combination_of_values_is_checked_at_every_sweep_point(capsys, tmp_pat
     experiment = registry.get("mqar")
     if "seq_len" not in {f for f in experiment.params.__dataclass_fields__}:
         pytest.skip("mqar has no seq_len")
-    code, output = _cli(capsys, "-m", "experiment=mqar", "params.seq_len=32,8", "params.kv_pairs=[2],[8]",
-                        f"results_dir={tmp_path / 'r'}")
+    code, output = _cli(
+        capsys,
+        "-m",
+        "experiment=mqar",
+        "params.seq_len=32,8",
+        "params.kv_pairs=[2],[8]",
+        f"results_dir={tmp_path / 'r'}",
+    )
     assert code == 2 and "params." in output and "Traceback" not in output
     assert not (tmp_path / "r").exists()
 
@@ -105,8 +111,9 @@ def test_every_experiment_config_composes_for_every_profile():
     register_configs()
     for name in registry.experiments():
         for profile in ("tiny", "quick", "paper"):
-            assert preflight.check([f"experiment={name}", f"profile={profile}", "results_dir=/tmp"],
-                                   multirun=True) is None, (name, profile)
+            assert (
+                preflight.check([f"experiment={name}", f"profile={profile}", "results_dir=/tmp"], multirun=True) is None
+            ), (name, profile)
 
 
 def test_run_store_skip_retry_and_exit_codes(capsys, tmp_path):
@@ -122,8 +129,17 @@ def test_run_store_skip_retry_and_exit_codes(capsys, tmp_path):
     assert records["fail"]["status"] == "failed" and "toy failure" in records["fail"]["error"]
     for record in records.values():
         assert {"torch", "numpy", "python", "pyarrow"} <= set(record["versions"]) and record["wall_time_s"] >= 0
-        assert {"attnbench_version", "commit", "dirty", "fingerprint", "threads", "host", "device",
-                "hydra_output_dir", "rows_sha256"} <= set(record)
+        assert {
+            "attnbench_version",
+            "commit",
+            "dirty",
+            "fingerprint",
+            "threads",
+            "host",
+            "device",
+            "hydra_output_dir",
+            "rows_sha256",
+        } <= set(record)
     code, output = _cli(capsys, "-m", "experiment=toy", "params.mode=diverge,fail", "params.value=1", *args)
     assert "already stored (diverged), skipped" in output and "toy failure" in output  # failed runs are retried
 
@@ -164,14 +180,17 @@ def test_figures_and_claims_rebuild_from_the_stored_runs(capsys, tmp_path):
     assert code == 0 and "toy.rows" in output and "not run" in output
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["figures", "--results", "/nonexistent"], "--results: /nonexistent is not a folder"),
-    (["claims", "nosuchfamily"], "unknown family 'nosuchfamily'"),
-    (["claims", "toy", "--results", "/nonexistent"], "not a folder"),
-    (["figures", "--only", "nosuchfamily"], "unknown family"),
-    (["describe", "nosuchfamily"], "unknown family"),
-    (["reproduce", "--only", "nosuchfamily"], "unknown family"),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["figures", "--results", "/nonexistent"], "--results: /nonexistent is not a folder"),
+        (["claims", "nosuchfamily"], "unknown family 'nosuchfamily'"),
+        (["claims", "toy", "--results", "/nonexistent"], "not a folder"),
+        (["figures", "--only", "nosuchfamily"], "unknown family"),
+        (["describe", "nosuchfamily"], "unknown family"),
+        (["reproduce", "--only", "nosuchfamily"], "unknown family"),
+    ],
+)
 def test_subcommands_refuse_unknown_families_and_missing_folders(capsys, argv, expected):
     code, output = _cli(capsys, *argv)
     assert code == 2 and expected in output
@@ -193,11 +212,13 @@ def test_describe_lists_every_param_with_its_meaning(capsys):
 
 
 def test_python_dash_m_and_shell_completion(tmp_path):
-    help_text = subprocess.run([sys.executable, "-m", "attnbench", "--help"], capture_output=True, text=True,
-                               timeout=120)
+    help_text = subprocess.run(
+        [sys.executable, "-m", "attnbench", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert help_text.returncode == 0 and "figures" in help_text.stdout and "icl_linear" in help_text.stdout
-    completion = subprocess.run([sys.executable, "-m", "attnbench", "-sc", "install=bash"], capture_output=True,
-                                text=True, timeout=120)
+    completion = subprocess.run(
+        [sys.executable, "-m", "attnbench", "-sc", "install=bash"], capture_output=True, text=True, timeout=120
+    )
     assert completion.returncode == 0 and "unknown key" not in completion.stderr
     assert "complete" in completion.stdout
 
@@ -207,8 +228,16 @@ def test_parallel_and_cluster_launchers(tmp_path, launcher):
     extra = [f"hydra/launcher={launcher}", f"hydra.sweep.dir={tmp_path / 'multirun'}"]
     if launcher == "joblib":
         extra.append("hydra.launcher.n_jobs=2")
-    command = [sys.executable, "-m", "attnbench", "-m", "experiment=toy", f"results_dir={tmp_path}",
-               "progress=false", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "attnbench",
+        "-m",
+        "experiment=toy",
+        f"results_dir={tmp_path}",
+        "progress=false",
+        *extra,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     records = list(ExperimentStore(tmp_path, "toy").records())
@@ -233,8 +262,17 @@ def test_figures_copy_the_ledger_into_the_readme_markers(capsys, tmp_path):
 
 def test_a_figure_that_cannot_be_drawn_never_stops_the_ledger(capsys, tmp_path):
     """D10: a valid store built with params.heads=[1] (icl_linear's figures need no 2-head rows either)."""
-    assert _cli(capsys, "experiment=icl_linear", "profile=tiny", "params.heads=[1]", f"results_dir={tmp_path}",
-                "progress=false")[0] == 0
+    assert (
+        _cli(
+            capsys,
+            "experiment=icl_linear",
+            "profile=tiny",
+            "params.heads=[1]",
+            f"results_dir={tmp_path}",
+            "progress=false",
+        )[0]
+        == 0
+    )
     code, output = _cli(capsys, "figures", "--results", str(tmp_path))
     ledger = (tmp_path / "CLAIMS.md").read_text()
     assert "### icl_linear" in ledger and "### scan_snap" in ledger
@@ -249,11 +287,30 @@ def test_a_declared_grid_value_that_is_not_stored_keeps_a_claim_from_passing():
     from attnbench.sweeps.ledger import evaluate
     from attnbench.sweeps.store import StoreView
 
-    claim = Claim("toy.mixed", "rows exist", "derived", "consistency", Scope(cells=("p.value", "seed")),
-                  Tolerance("exact", "derived"), lambda rows: Verdict("pass", "rows", f"{len(rows)}"))
-    rows = pd.DataFrame({"run_id": "a", "status": "ok", "stale": False, "p.value": [1.0, 1.0], "seed": [0, 1],
-                         "metric": "m", "value": 0.0})
+    claim = Claim(
+        "toy.mixed",
+        "rows exist",
+        "derived",
+        "consistency",
+        Scope(cells=("p.value", "seed")),
+        Tolerance("exact", "derived"),
+        lambda rows: Verdict("pass", "rows", f"{len(rows)}"),
+    )
+    rows = pd.DataFrame(
+        {
+            "run_id": "a",
+            "status": "ok",
+            "stale": False,
+            "p.value": [1.0, 1.0],
+            "seed": [0, 1],
+            "metric": "m",
+            "value": 0.0,
+        }
+    )
     result = evaluate(claim, StoreView(rows), {"value": "1,2"})
-    assert result.verdict == "not run" and [c.label for c in result.cells] == ["value=1, seed=0", "value=1, seed=1",
-                                                                            "value=2"]
+    assert result.verdict == "not run" and [c.label for c in result.cells] == [
+        "value=1, seed=0",
+        "value=1, seed=1",
+        "value=2",
+    ]
     assert evaluate(claim, StoreView(rows), {"value": "1"}).verdict == "pass"

@@ -23,8 +23,9 @@ SWEEP = ["params.value=1,2,3,4", "params.sleep=0.4", "progress=false"]
 
 def _sweep(results: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
     command = [sys.executable, "-m", "attnbench", "-m", "experiment=toy", *SWEEP, f"results_dir={results}", *extra]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env=env)
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
+    )
 
 
 def _table(results: Path, experiment: str = "toy") -> pd.DataFrame:
@@ -101,14 +102,18 @@ def test_a_code_change_makes_runs_stale_and_a_sweep_recomputes_them(tmp_path):
     source = (Path(__file__).parent / "toy_experiment.py").read_text().replace('name="toy"', 'name="toy_changing"')
     source = source.replace('"toy.rows"', '"toy_changing.rows"')
     module.write_text(source)
-    env = {**os.environ, "ATTNBENCH_EXPERIMENTS": "toy_changing",
-           "PYTHONPATH": os.pathsep.join([str(module.parent), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "ATTNBENCH_EXPERIMENTS": "toy_changing",
+        "PYTHONPATH": os.pathsep.join([str(module.parent), os.environ.get("PYTHONPATH", "")]),
+    }
     results = tmp_path / "results"
-    command = [sys.executable, "-m", "attnbench", "experiment=toy_changing", "progress=false",
-               f"results_dir={results}"]
+    command = [sys.executable, "-m", "attnbench", "experiment=toy_changing", "progress=false", f"results_dir={results}"]
     claims = [sys.executable, "-m", "attnbench", "claims", "toy_changing", "--results", str(results)]
-    run = lambda *extra: subprocess.run([*command, *extra], env=env, capture_output=True, text=True,  # noqa: E731
-                                        timeout=120)
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*command, *extra], env=env, capture_output=True, text=True, timeout=120)
+
     assert run().returncode == 0
     before = _table(results, "toy_changing")["value"].tolist()
     module.write_text(source.replace("params.value**2 + 0.01 * n", "params.value**2 + 0.02 * n"))

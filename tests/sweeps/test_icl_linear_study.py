@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from attnbench.sweeps.experiments.base import ConfigError, RunContext
+from attnbench.errors import ConfigError
+from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.icl_linear import EXPERIMENT
 from attnbench.sweeps.experiments.icl_linear.figures import draw
 from attnbench.sweeps.experiments.icl_linear.study import IclLinearParams, run

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from attnbench.sweeps.experiments.base import ConfigError, RunContext
+from attnbench.errors import ConfigError
+from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.lla_test_time_regression import EXPERIMENT
 from attnbench.sweeps.experiments.lla_test_time_regression.run import LLATestTimeRegressionParams
 from attnbench.sweeps.experiments.lla_test_time_regression.tables import KEYS, overall_mse
@@ -39,8 +40,9 @@ def test_figures_are_drawn_from_the_table(rows, tmp_path):
     assert len(paths) == 3 and all(path.exists() and path.stat().st_size > 0 for path in paths)
 
 
-@pytest.mark.parametrize(("field", "value"), [("seeds", 1), ("segment_lengths", [1024]), ("key_shift", 0.0),
-                                              ("dims", [])])
+@pytest.mark.parametrize(
+    ("field", "value"), [("seeds", 1), ("segment_lengths", [1024]), ("key_shift", 0.0), ("dims", [])]
+)
 def test_bad_params_raise(field, value):
     with pytest.raises(ConfigError, match=field):
         LLATestTimeRegressionParams(**{field: value})

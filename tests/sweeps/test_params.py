@@ -8,8 +8,9 @@ import dataclasses
 
 import pytest
 
+from attnbench.errors import ConfigError
 from attnbench.sweeps import registry
-from attnbench.sweeps.experiments.base import PROFILES, ConfigError
+from attnbench.sweeps.experiments.base import PROFILES
 from attnbench.sweeps.grid import points
 from attnbench.sweeps.validation import Params
 

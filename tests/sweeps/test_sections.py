@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from attnbench.sweeps.experiments.base import ConfigError, RunContext, Section, run_sections
+from attnbench.errors import ConfigError
+from attnbench.sweeps.experiments.base import RunContext, Section, run_sections
 from attnbench.sweeps.store import param_columns
 from attnbench.sweeps.validation import Params, SectionParams, build, param, section
 
@@ -38,13 +39,16 @@ def test_nested_overrides_by_mapping_or_dotted_key():
     assert params.other.sizes == [3] and params.study.sizes == [1, 2]
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"study.rate": -1.0}, "params.study.rate: got -1.0"),
-    ({"other.sizes": []}, "params.other.sizes: must be a non-empty list"),
-    ({"study.sizes": [1, 2, 3, 4]}, "params.study.sizes: at most 3"),
-    ({"study.nokey": 1}, "params.study.nokey: unknown key"),
-    ({"sections": ["nosuch"]}, "params.sections: got 'nosuch'"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"study.rate": -1.0}, "params.study.rate: got -1.0"),
+        ({"other.sizes": []}, "params.other.sizes: must be a non-empty list"),
+        ({"study.sizes": [1, 2, 3, 4]}, "params.study.sizes: at most 3"),
+        ({"study.nokey": 1}, "params.study.nokey: unknown key"),
+        ({"sections": ["nosuch"]}, "params.sections: got 'nosuch'"),
+    ],
+)
 def test_a_sections_fields_are_validated_under_their_full_key(overrides, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
         build(FamilyParams, overrides)

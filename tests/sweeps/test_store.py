@@ -29,8 +29,16 @@ def _store(tmp_path) -> ExperimentStore:
 
 
 def test_run_id_ignores_cosmetic_keys_only():
-    base = {"experiment": "toy", "seed": 0, "threads": 1, "params": {"value": 1.0}, "progress": True,
-            "results_dir": "a", "rerun": False, "reuse_stale": False}
+    base = {
+        "experiment": "toy",
+        "seed": 0,
+        "threads": 1,
+        "params": {"value": 1.0},
+        "progress": True,
+        "results_dir": "a",
+        "rerun": False,
+        "reuse_stale": False,
+    }
     assert run_id(base) == run_id({**base, "progress": False, "results_dir": "b", "rerun": True, "reuse_stale": True})
     for changed in ({"seed": 1}, {"params": {"value": 2.0}}, {"threads": 2}, {"device": "cuda"}):
         assert run_id(base) != run_id({**base, **changed})
@@ -77,11 +85,17 @@ def test_damaged_rows_are_reported_by_path(tmp_path, damage):
     assert set(view.rows["run_id"]) == {"b"}
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda text: text[: len(text) // 2], "not a valid run record"),
-    (lambda text: text.replace('"ok"', '"okk"'), "status 'okk'"),
-    (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "fingerprint"}), "lacks fingerprint"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda text: text[: len(text) // 2], "not a valid run record"),
+        (lambda text: text.replace('"ok"', '"okk"'), "status 'okk'"),
+        (
+            lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "fingerprint"}),
+            "lacks fingerprint",
+        ),
+    ],
+)
 def test_damaged_records_are_reported_by_path(tmp_path, edit, message):
     store = _store(tmp_path)
     path = store.path("a", "json")

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
+from attnbench.errors import ConfigError
 from attnbench.sweeps import registry, token_training
-from attnbench.sweeps.experiments.base import TABLE_COLUMNS, ConfigError, RunContext
+from attnbench.sweeps.experiments.base import TABLE_COLUMNS, RunContext
 from attnbench.sweeps.experiments.mqar.figures import summary as mqar_summary
 from attnbench.sweeps.experiments.state_tracking.claims import LLA_MATCHES_SOFTMAX
 from attnbench.sweeps.experiments.state_tracking.figures import summary as state_summary
@@ -20,19 +21,35 @@ CONTEXT = RunContext(seed=0, device=torch.device("cpu"), progress=False, log=lam
 
 
 @pytest.mark.parametrize("name", FAMILIES)
-@pytest.mark.parametrize(("key", "value"), [("models", ["mamba"]), ("steps", 0), ("seeds", 1), ("lrs", [-1.0]),
-                                            ("lrs", []), ("eval_batches", 0), ("batch_size", 0)])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("models", ["mamba"]),
+        ("steps", 0),
+        ("seeds", 1),
+        ("lrs", [-1.0]),
+        ("lrs", []),
+        ("eval_batches", 0),
+        ("batch_size", 0),
+    ],
+)
 def test_bad_params_name_the_key(name: str, key: str, value: object) -> None:
     """Every count has its lower bound and every choice its allowed values (issue 13, D1)."""
     with pytest.raises(ConfigError, match=f"params.{key}"):
         registry.get(name).params(**{key: value})
 
 
-@pytest.mark.parametrize(("overrides", "key"), [
-    ({"widths": [0]}, "params.widths"), ({"widths": [3], "heads": 2}, "params.widths"),
-    ({"seq_len": 8, "kv_pairs": [8]}, "params.kv_pairs"), ({"seq_len": 7}, "params.seq_len"),
-    ({"vocab_size": 8, "kv_pairs": [8]}, "params.kv_pairs"), ({"max_width": {"lla": 16}}, "params.max_width"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"widths": [0]}, "params.widths"),
+        ({"widths": [3], "heads": 2}, "params.widths"),
+        ({"seq_len": 8, "kv_pairs": [8]}, "params.kv_pairs"),
+        ({"seq_len": 7}, "params.seq_len"),
+        ({"vocab_size": 8, "kv_pairs": [8]}, "params.kv_pairs"),
+        ({"max_width": {"lla": 16}}, "params.max_width"),
+    ],
+)
 def test_mqar_refuses_impossible_combinations(overrides: dict, key: str) -> None:
     """Cross-field rules (issue 13, D2: the sweep point seq_len=8, kv_pairs=[8] is refused before any work)."""
     with pytest.raises(ConfigError, match=key):
@@ -40,11 +57,15 @@ def test_mqar_refuses_impossible_combinations(overrides: dict, key: str) -> None
     registry.get("mqar").params(seq_len=8, kv_pairs=[2])  # the other points of that sweep are valid
 
 
-@pytest.mark.parametrize(("overrides", "key"), [
-    ({"train_min_len": 41}, "params.train_min_len"), ({"length_bins": [64, 128]}, "params.length_bins"),
-    ({"width": 30, "heads": 4}, "params.width"), ({"tasks": ["mod_arith"], "train_min_len": 4, "train_max_len": 4},
-                                                  "params.tasks"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"train_min_len": 41}, "params.train_min_len"),
+        ({"length_bins": [64, 128]}, "params.length_bins"),
+        ({"width": 30, "heads": 4}, "params.width"),
+        ({"tasks": ["mod_arith"], "train_min_len": 4, "train_max_len": 4}, "params.tasks"),
+    ],
+)
 def test_state_tracking_refuses_impossible_combinations(overrides: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         registry.get("state_tracking").params(**overrides)
@@ -108,20 +129,23 @@ def _parity_cell(accuracy: dict[str, tuple[float, float]]) -> pd.DataFrame:
     for model, (id_accuracy, test_accuracy) in accuracy.items():
         for seed in range(3):
             common = {"task": "parity", "model": model, "seed": seed, "scored_tokens": 1000}
-            rows.append({"metric": "id_accuracy", "value": id_accuracy, "length_low": 3, "length_high": 40,
-                         **common})
-            rows.append({"metric": "test_accuracy", "value": test_accuracy, "length_low": 40,
-                         "length_high": 128, **common})
+            rows.append({"metric": "id_accuracy", "value": id_accuracy, "length_low": 3, "length_high": 40, **common})
+            rows.append(
+                {"metric": "test_accuracy", "value": test_accuracy, "length_low": 40, "length_high": 128, **common}
+            )
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize(("accuracy", "verdict", "known"), [
-    ({"softmax": (0.5, 0.5), "lla": (0.5, 0.5)}, "fail", True),  # neither fits: agreement is untested
-    ({"softmax": (1.0, 0.5), "lla": (0.5, 0.5)}, "fail", False),  # softmax fits the training lengths, LLA does not
-    ({"softmax": (1.0, 0.9), "lla": (1.0, 0.6)}, "fail", False),  # both fit, LLA generalises worse
-    ({"softmax": (1.0, 0.5), "lla": (1.0, 0.5)}, "pass", False),  # both fit, neither generalises
-    ({"softmax": (1.0, 0.9), "lla": (1.0, 0.9)}, "pass", False),
-])
+@pytest.mark.parametrize(
+    ("accuracy", "verdict", "known"),
+    [
+        ({"softmax": (0.5, 0.5), "lla": (0.5, 0.5)}, "fail", True),  # neither fits: agreement is untested
+        ({"softmax": (1.0, 0.5), "lla": (0.5, 0.5)}, "fail", False),  # softmax fits the training lengths, LLA does not
+        ({"softmax": (1.0, 0.9), "lla": (1.0, 0.6)}, "fail", False),  # both fit, LLA generalises worse
+        ({"softmax": (1.0, 0.5), "lla": (1.0, 0.5)}, "pass", False),  # both fit, neither generalises
+        ({"softmax": (1.0, 0.9), "lla": (1.0, 0.9)}, "pass", False),
+    ],
+)
 def test_lla_softmax_agreement_needs_a_learnable_task(accuracy: dict, verdict: str, known: bool) -> None:
     cell = _parity_cell(accuracy)
     assert LLA_MATCHES_SOFTMAX.check(cell).verdict == verdict
@@ -134,6 +158,15 @@ def test_a_cell_stored_by_two_runs_counts_once() -> None:
     doubled = pd.concat([cell, cell], ignore_index=True)
     assert LLA_MATCHES_SOFTMAX.check(doubled) == LLA_MATCHES_SOFTMAX.check(cell)
     assert state_summary(doubled)["n"].eq(3).all()
-    recall = pd.DataFrame({"metric": "test_accuracy", "model": "lla", "width": 32, "kv_pairs": 2, "lr": 3e-3,
-                           "seed": [0, 1, 2], "value": [0.9, 0.5, 0.7]})
+    recall = pd.DataFrame(
+        {
+            "metric": "test_accuracy",
+            "model": "lla",
+            "width": 32,
+            "kv_pairs": 2,
+            "lr": 3e-3,
+            "seed": [0, 1, 2],
+            "value": [0.9, 0.5, 0.7],
+        }
+    )
     assert mqar_summary(pd.concat([recall, recall], ignore_index=True))["n"].tolist() == [3]

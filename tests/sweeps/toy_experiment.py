@@ -29,8 +29,14 @@ def run(params: ToyParams, ctx: RunContext) -> pd.DataFrame:
     if params.mode == "fail":
         raise RuntimeError("toy failure")
     noise = torch.randn(params.width, generator=torch.Generator().manual_seed(ctx.seed)).tolist()
-    return pd.DataFrame({"metric": "square", "value": [params.value**2 + 0.01 * n for n in noise],
-                         "predicted": params.value**2, "step": list(range(params.width))})
+    return pd.DataFrame(
+        {
+            "metric": "square",
+            "value": [params.value**2 + 0.01 * n for n in noise],
+            "predicted": params.value**2,
+            "step": list(range(params.width)),
+        }
+    )
 
 
 def _check(rows: pd.DataFrame) -> Verdict:
@@ -44,8 +50,17 @@ EXPERIMENT = Experiment(
     description="harness test experiment",
     params=ToyParams,
     run=run,
-    claims=(Claim("toy.rows", "the toy experiment stores v² per value", "derived", "consistency",
-                  Scope(cells=("p.value",)), Tolerance("≤ 0.1", "cut-off"), _check),),
+    claims=(
+        Claim(
+            "toy.rows",
+            "the toy experiment stores v² per value",
+            "derived",
+            "consistency",
+            Scope(cells=("p.value",)),
+            Tolerance("≤ 0.1", "cut-off"),
+            _check,
+        ),
+    ),
     sweep={"value": "1,2,3"},
     tiny=Profile(overrides={"width": 2}, grid={"value": "1,2"}),
     paper=Profile(overrides={"width": 5}, grid={"value": "4,5"}),

@@ -7,14 +7,13 @@ import pytest
 import torch
 from scipy import stats
 
+from attnbench.errors import ConfigError
 from attnbench.tasks.mqar import (
     IGNORE,
     MQARConfig,
     chance_accuracy,
     gap_weights,
-    mqar_oracle,
     query_accuracy,
-    sample_mqar,
 )
 
 CONFIGS = [
@@ -40,7 +39,7 @@ def reference_answers(config: MQARConfig, inputs: torch.Tensor) -> list[dict[int
 
 @pytest.mark.parametrize("config", CONFIGS, ids=str)
 def test_labels_match_dictionary_oracle(config: MQARConfig) -> None:
-    batch = sample_mqar(config, "train", 3)
+    batch = config.sample("train", 3)
     for row, answers in enumerate(reference_answers(config, batch.inputs)):
         scored = batch.loss_mask[row].nonzero().flatten().tolist()
         # every scored label is the dict answer; each key is scored exactly once
@@ -52,14 +51,14 @@ def test_labels_match_dictionary_oracle(config: MQARConfig) -> None:
         if config.fillers == "disjoint":  # no unscored repeat of a key
             assert sorted(answers) == scored
     assert (batch.targets[~batch.loss_mask] == IGNORE).all()
-    oracle = mqar_oracle(config, batch.inputs, batch.loss_mask)
+    oracle = config.oracle(batch)
     assert torch.equal(oracle, batch.targets)
     assert query_accuracy(oracle, batch.targets, batch.loss_mask) == 1.0
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=str)
 def test_token_roles(config: MQARConfig) -> None:
-    batch = sample_mqar(config, "val", 0)
+    batch = config.sample("val", 0)
     keys = batch.inputs[:, 0 : config.context_len : 2]
     values = batch.inputs[:, 1 : config.context_len : 2]
     assert ((keys >= config.first_key) & (keys < config.first_value)).all()
@@ -77,7 +76,7 @@ def test_token_roles(config: MQARConfig) -> None:
 def test_passes_repeat_the_first_pass() -> None:
     """With ``num_passes = P`` the context is the first pass's ``k1 v1 ... kK vK`` tiled P times."""
     config = MQARConfig(vocab_size=64, seq_len=48, num_kv_pairs=4, batch_size=16, num_passes=3)
-    context = sample_mqar(config, "train", 0).inputs[:, : config.context_len]
+    context = config.sample("train", 0).inputs[:, : config.context_len]
     assert config.context_len == 24
     assert torch.equal(context, context[:, :8].repeat(1, 3))
 
@@ -88,7 +87,7 @@ def test_zoology_layout_and_filler_collisions() -> None:
     config = MQARConfig.zoology(seq_len=64, num_kv_pairs=4)
     assert (config.vocab_size, config.first_key, config.first_value) == (8192, 1, 4096)
     small = MQARConfig(vocab_size=24, seq_len=64, num_kv_pairs=4, fillers="zoology", batch_size=64)
-    batch = sample_mqar(small, "train", 0)
+    batch = small.sample("train", 0)
     answers = reference_answers(small, batch.inputs)
     assert sum(len(a) for a in answers) > small.num_kv_pairs * small.batch_size
 
@@ -98,7 +97,7 @@ def test_query_gaps_follow_power_law_single_pair() -> None:
     over 20,000 draws (every expected count >= 5) at level 1e-3: a correct generator fails
     with probability 1e-3 over seeds; the seed is fixed, so the test is deterministic."""
     config = MQARConfig(vocab_size=64, seq_len=64, num_kv_pairs=1, batch_size=20_000)
-    batch = sample_mqar(config, "train", 0)
+    batch = config.sample("train", 0)
     gaps = (batch.loss_mask.float().argmax(dim=1) - config.context_len) // 2
     observed = np.bincount(gaps.numpy(), minlength=config.num_gaps).astype(float)
     expected = gap_weights(config) * config.batch_size
@@ -112,14 +111,15 @@ def test_query_gaps_match_zoology_sampler_many_pairs() -> None:
     (8,000 examples each; the K gaps of one example are negatively correlated, which only lowers the
     variance, so the stated false-failure rate is an upper bound). Seeds are fixed: deterministic."""
     config = MQARConfig(vocab_size=128, seq_len=96, num_kv_pairs=8, batch_size=8_000)
-    batch = sample_mqar(config, "train", 1)
+    batch = config.sample("train", 1)
     gaps = (batch.loss_mask[:, config.context_len :].nonzero()[:, 1]) // 2
     ours = np.bincount(gaps.numpy(), minlength=config.num_gaps)
     legacy = np.random.RandomState(0)
     w = gap_weights(config)
     theirs = np.bincount(
-        np.concatenate([legacy.choice(config.num_gaps, config.num_kv_pairs, replace=False, p=w)
-                        for _ in range(config.batch_size)]),
+        np.concatenate(
+            [legacy.choice(config.num_gaps, config.num_kv_pairs, replace=False, p=w) for _ in range(config.batch_size)]
+        ),
         minlength=config.num_gaps,
     )
     table = np.stack([ours, theirs])
@@ -134,10 +134,10 @@ def test_uniform_gaps_when_power_is_one() -> None:
 
 def test_index_seeding_is_deterministic_and_splits_differ() -> None:
     config = CONFIGS[0]
-    a, b = sample_mqar(config, "train", 5), sample_mqar(config, "train", 5)
+    a, b = config.sample("train", 5), config.sample("train", 5)
     assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
-    assert not torch.equal(a.inputs, sample_mqar(config, "test", 5).inputs)
-    assert not torch.equal(a.inputs, sample_mqar(config, "train", 6).inputs)
+    assert not torch.equal(a.inputs, config.sample("test", 5).inputs)
+    assert not torch.equal(a.inputs, config.sample("train", 6).inputs)
 
 
 def test_chance_level() -> None:
@@ -151,13 +151,13 @@ def test_chance_level() -> None:
         ({"seq_len": 33}, "even"),
         ({"seq_len": 32, "num_kv_pairs": 9}, "num_kv_pairs \\* \\(num_passes \\+ 1\\)"),
         ({"seq_len": 32, "num_kv_pairs": 4, "num_passes": 4}, "num_passes=4"),
-        ({"num_passes": 0}, "num_passes must be"),
-        ({"fillers": "random"}, "fillers must be one of"),
+        ({"num_passes": 0}, "num_passes: must be"),
+        ({"fillers": "random"}, "fillers: must be one of"),
         ({"vocab_size": 8, "num_kv_pairs": 4, "seq_len": 16}, "fewer than num_kv_pairs"),
         ({"fillers": "zoology", "filler_tokens": 3}, "filler_tokens"),
         ({"power_a": 0.0}, "power_a"),
     ],
 )
 def test_bad_config_is_rejected(kwargs: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         MQARConfig(**kwargs)

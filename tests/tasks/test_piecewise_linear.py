@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from attnbench.errors import ConfigError
 from attnbench.tasks.piecewise_linear import (
     PiecewiseLinearConfig,
-    bayes_predict,
     prefix_ridge_predict,
-    sample,
     split_tokens,
 )
 
@@ -26,15 +25,15 @@ def _direct_ridge(x: torch.Tensor, y: torch.Tensor, query: torch.Tensor, ridge: 
 
 
 def test_sampling_is_a_pure_function_of_config_split_index():
-    first, again = sample(CONFIG, "train", 3), sample(CONFIG, "train", 3)
+    first, again = CONFIG.sample("train", 3), CONFIG.sample("train", 3)
     assert torch.equal(first.inputs, again.inputs)
-    assert not torch.equal(first.inputs, sample(CONFIG, "test", 3).inputs)
-    assert not torch.equal(first.inputs, sample(CONFIG, "train", 4).inputs)
+    assert not torch.equal(first.inputs, CONFIG.sample("test", 3).inputs)
+    assert not torch.equal(first.inputs, CONFIG.sample("train", 4).inputs)
 
 
 def test_shapes_mask_and_values_follow_one_map_per_segment():
-    batch = sample(PiecewiseLinearConfig(dim=3, length=48, segment_length=16, batch_size=2, noise_var=0.0),
-                   "test", 0)
+    config = PiecewiseLinearConfig(dim=3, length=48, segment_length=16, batch_size=2, noise_var=0.0)
+    batch = config.sample("test", 0)
     x, y = split_tokens(batch.inputs)
     assert batch.inputs.shape == (2, 48, 6) and batch.targets.shape == (2, 48, 3)
     assert not batch.loss_mask[:, 0].any() and batch.loss_mask[:, 1:].all()
@@ -48,7 +47,7 @@ def test_shapes_mask_and_values_follow_one_map_per_segment():
 
 @pytest.mark.parametrize("intercept", [False, True])
 def test_prefix_ridge_matches_direct_solve(intercept):
-    x, y = split_tokens(sample(CONFIG, "test", 1).inputs)
+    x, y = split_tokens(CONFIG.sample("test", 1).inputs)
     predicted = prefix_ridge_predict(x, y, 0.3, intercept=intercept)
     assert torch.equal(predicted[:, 0], torch.zeros_like(predicted[:, 0]))
     for t in (1, 5, 30, 47):
@@ -57,16 +56,25 @@ def test_prefix_ridge_matches_direct_solve(intercept):
 
 
 def test_bayes_oracle_restarts_at_segment_boundaries():
-    batch = sample(CONFIG, "test", 2)
+    batch = CONFIG.sample("test", 2)
     x, y = split_tokens(batch.inputs)
-    predicted = bayes_predict(batch.inputs, CONFIG)
+    predicted = CONFIG.oracle(batch)
     assert torch.equal(predicted[:, 16], torch.zeros_like(predicted[:, 16]))  # prior mean at a boundary
     direct = _direct_ridge(x[0, 16:25], y[0, 16:25], x[0, 25], CONFIG.bayes_ridge, False)
     assert torch.allclose(predicted[0, 25], direct, atol=1e-12)
 
 
-@pytest.mark.parametrize(("field", "value"), [("dim", 0), ("length", 1), ("segment_length", 0),
-                                              ("segment_length", 49), ("noise_var", -1.0), ("key_spread", 0.0)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("dim", 0),
+        ("length", 1),
+        ("segment_length", 0),
+        ("segment_length", 49),
+        ("noise_var", -1.0),
+        ("key_spread", 0.0),
+    ],
+)
 def test_bad_config_raises(field, value):
-    with pytest.raises(ValueError, match=field.split("_")[0]):
+    with pytest.raises(ConfigError, match=field.split("_")[0]):
         PiecewiseLinearConfig(**{"length": 48, "segment_length": 16, field: value})

@@ -6,21 +6,18 @@ import numpy as np
 import pytest
 import torch
 
+from attnbench.errors import ConfigError
 from attnbench.tasks.scan_snap import (
     ScanSnapConfig,
     bayes_log_posterior,
-    bayes_predict,
     common_tokens,
     context_probs,
     distinct_tokens,
     label_of_class,
     query_of_class,
-    sample,
 )
 
-SMALL = ScanSnapConfig(
-    num_common=3, distinct_per_class=4, num_queries=2, classes_per_query=2, seq_len=9, batch_size=64
-)
+SMALL = ScanSnapConfig(num_common=3, distinct_per_class=4, num_queries=2, classes_per_query=2, seq_len=9, batch_size=64)
 
 
 def test_vocabulary_roles_are_disjoint_and_cover_the_vocabulary():
@@ -55,8 +52,8 @@ def test_repository_probabilities_of_syn_small():
 
 
 def test_sample_layout_and_determinism():
-    batch = sample(SMALL, "train", 3)
-    again = sample(SMALL, "train", 3)
+    batch = SMALL.sample("train", 3)
+    again = SMALL.sample("train", 3)
     assert torch.equal(batch.inputs, again.inputs) and torch.equal(batch.targets, again.targets)
     assert batch.inputs.shape == (SMALL.batch_size, SMALL.seq_len)
     assert batch.loss_mask.all()
@@ -66,7 +63,7 @@ def test_sample_layout_and_determinism():
         assert int(row[-1]) == query_of_class(SMALL)[n]
         allowed = set(common_tokens(SMALL).tolist()) | set(distinct_tokens(SMALL, n).tolist())
         assert set(row[:-1].tolist()) <= allowed
-    other = sample(SMALL, "val", 3)
+    other = SMALL.sample("val", 3)
     assert not torch.equal(batch.inputs, other.inputs)
 
 
@@ -82,7 +79,7 @@ def test_token_frequencies_match_p_l_given_n():
     probs = context_probs(config)
     counts = np.zeros_like(probs)
     for index in range(40):
-        batch = sample(config, "train", index)
+        batch = config.sample("train", index)
         labels = label_of_class(config).tolist()
         for row, target in zip(batch.inputs.numpy(), batch.targets.tolist(), strict=True):
             np.add.at(counts[labels.index(target)], row[:-1], 1)
@@ -95,25 +92,22 @@ def test_token_frequencies_match_p_l_given_n():
 
 
 def test_bayes_oracle_matches_brute_force_posterior():
-    batch = sample(SMALL, "test", 0)
+    batch = SMALL.sample("test", 0)
     probs = context_probs(SMALL)
     posterior = bayes_log_posterior(SMALL, batch.inputs).exp().numpy()
     for row, post in zip(batch.inputs.numpy(), posterior, strict=True):
         joint = np.array(
-            [
-                np.prod(probs[n, row[:-1]]) * (query_of_class(SMALL)[n] == row[-1])
-                for n in range(SMALL.num_classes)
-            ]
+            [np.prod(probs[n, row[:-1]]) * (query_of_class(SMALL)[n] == row[-1]) for n in range(SMALL.num_classes)]
         )
         np.testing.assert_allclose(post, joint / joint.sum(), rtol=1e-9, atol=1e-12)
-    accuracy = (bayes_predict(SMALL, batch.inputs) == batch.targets).float().mean()
+    accuracy = (SMALL.oracle(batch) == batch.targets).float().mean()
     assert accuracy > 0.5
 
 
 def test_distinct_token_decides_the_class():
     """Any distinct token of n in the context makes the oracle certain of n (the other class has P = 0)."""
-    batch = sample(SMALL, "test", 1)
-    predicted = bayes_predict(SMALL, batch.inputs)
+    batch = SMALL.sample("test", 1)
+    predicted = SMALL.oracle(batch)
     owners = {int(t): n for n in range(SMALL.num_classes) for t in distinct_tokens(SMALL, n)}
     labels = label_of_class(SMALL)
     for row, guess in zip(batch.inputs.tolist(), predicted.tolist(), strict=True):
@@ -126,5 +120,5 @@ def test_distinct_token_decides_the_class():
     "field, value", [("num_queries", 0), ("seq_len", 1), ("distinct_min", 2.0), ("common_weight", 0.0)]
 )
 def test_bad_config_is_rejected(field, value):
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ConfigError, match=field):
         ScanSnapConfig(**{field: value})

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from attnbench.errors import ConfigError
 from attnbench.tasks.state_tracking import (
     GROUPS,
     IGNORE,
@@ -16,7 +17,6 @@ from attnbench.tasks.state_tracking import (
     chance_accuracy,
     example_lengths,
     group_table,
-    sample_state_tracking,
     vocab_size,
 )
 
@@ -55,8 +55,11 @@ def test_group_tables_are_groups(group: str, order: int) -> None:
     assert (table[0] == ids).all() and (table[:, 0] == ids).all()  # id 0 is the identity
     for row in (table, table.T):  # Latin square: inverses exist and are unique
         assert all(len(set(r)) == order for r in row)
-    a, b, c = np.meshgrid(ids, ids, ids, indexing="ij") if order <= 60 else np.random.default_rng(0).integers(
-        0, order, size=(3, 20_000))
+    a, b, c = (
+        np.meshgrid(ids, ids, ids, indexing="ij")
+        if order <= 60
+        else np.random.default_rng(0).integers(0, order, size=(3, 20_000))
+    )
     assert (table[table[a, b], c] == table[a, table[b, c]]).all()
     abelian = (table == table.T).all()
     assert abelian == (group == "Z60")
@@ -64,11 +67,10 @@ def test_group_tables_are_groups(group: str, order: int) -> None:
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_word_problem_labels_are_prefix_products(group: str) -> None:
-    config = StateTrackingConfig(task="word_problem", group=group, train_min_len=1, train_max_len=30,
-                                 batch_size=16)
+    config = StateTrackingConfig(task="word_problem", group=group, train_min_len=1, train_max_len=30, batch_size=16)
     elements = reference_elements(group)
     index = {e: i for i, e in enumerate(elements)}
-    batch = sample_state_tracking(config, "train", 2)
+    batch = config.sample("train", 2)
     lengths = example_lengths(config, batch)
     for row in range(config.batch_size):
         n = int(lengths[row])
@@ -86,7 +88,7 @@ def test_word_problem_labels_are_prefix_products(group: str) -> None:
 
 def test_parity_labels_count_twos() -> None:
     config = StateTrackingConfig(task="parity", train_min_len=3, train_max_len=40, batch_size=64)
-    batch = sample_state_tracking(config, "train", 0)
+    batch = config.sample("train", 0)
     assert (batch.loss_mask.sum(dim=1) == 1).all()
     for inputs, targets, mask in zip(batch.inputs, batch.targets, batch.loss_mask, strict=True):
         position = int(mask.nonzero())
@@ -98,7 +100,7 @@ def test_parity_labels_count_twos() -> None:
 
 def test_mod_arith_labels_match_python_eval() -> None:
     config = StateTrackingConfig(task="mod_arith", train_min_len=3, train_max_len=41, batch_size=64)
-    batch = sample_state_tracking(config, "train", 0)
+    batch = config.sample("train", 0)
     symbols = {1: "+", 2: "-", 3: "*"} | {5 + i: str(i) for i in range(5)}
     for inputs, targets, mask in zip(batch.inputs, batch.targets, batch.loss_mask, strict=True):
         position = int(mask.nonzero())
@@ -112,7 +114,7 @@ def test_bracketed_mod_arith_labels_match_python_eval() -> None:
     """Every example is a well-formed +/- expression of exactly n-2 tokens, ``=`` is the scored input and the
     label is Python's value of the expression mod 5; all four leaf shapes occur."""
     config = StateTrackingConfig(task="mod_arith_brackets", train_min_len=3, train_max_len=60, batch_size=64)
-    batch = sample_state_tracking(config, "train", 1)
+    batch = config.sample("train", 1)
     symbols = {1: "+", 2: "-", 10: "(", 11: ")"} | {5 + i: str(i) for i in range(5)}
     lengths = example_lengths(config, batch)
     texts = []
@@ -131,16 +133,17 @@ def test_bracketed_mod_arith_labels_match_python_eval() -> None:
 
 @pytest.mark.parametrize("task", ["word_problem", "parity", "mod_arith", "mod_arith_brackets"])
 def test_length_split(task: str) -> None:
-    config = StateTrackingConfig(task=task, group="A5", train_min_len=3, train_max_len=12, eval_min_len=40,
-                                 eval_max_len=64, batch_size=256)
-    train = example_lengths(config, sample_state_tracking(config, "train", 0))
-    test = example_lengths(config, sample_state_tracking(config, "test", 0))
+    config = StateTrackingConfig(
+        task=task, group="A5", train_min_len=3, train_max_len=12, eval_min_len=40, eval_max_len=64, batch_size=256
+    )
+    train = example_lengths(config, config.sample("train", 0))
+    test = example_lengths(config, config.sample("test", 0))
     assert train.min() >= 3 and train.max() <= 12 and test.min() >= 40 and test.max() <= 64
     if task == "mod_arith":
         assert (train % 2 == 1).all() and (test % 2 == 1).all()
-    val = sample_state_tracking(config, "val", 0)
+    val = config.sample("val", 0)
     assert example_lengths(config, val).min() >= 40
-    assert not torch.equal(val.inputs, sample_state_tracking(config, "test", 0).inputs)
+    assert not torch.equal(val.inputs, config.sample("test", 0).inputs)
 
 
 def test_vocab_and_chance() -> None:
@@ -151,18 +154,41 @@ def test_vocab_and_chance() -> None:
     assert chance_accuracy(StateTrackingConfig(task="parity")) == 0.5
 
 
+@pytest.mark.parametrize(
+    "task, group",
+    [
+        ("word_problem", "A5"),
+        ("word_problem", "Z60"),
+        ("parity", "S3"),
+        ("mod_arith", "S3"),
+        ("mod_arith_brackets", "S3"),
+    ],
+)
+def test_oracle_recomputes_every_scored_label_from_the_inputs(task: str, group: str) -> None:
+    """The oracle re-derives the labels (prefix products, parity, the bracket-aware evaluator) on both length
+    ranges; the labels themselves are checked against independent implementations above."""
+    config = StateTrackingConfig(task=task, group=group, batch_size=16, eval_max_len=96)
+    for split in ("train", "test"):
+        batch = config.sample(split, 4)
+        assert torch.equal(config.oracle(batch), batch.targets)
+
+
 def test_deterministic() -> None:
     config = StateTrackingConfig(task="word_problem", group="S5", batch_size=4)
-    a, b = sample_state_tracking(config, "test", 9), sample_state_tracking(config, "test", 9)
+    a, b = config.sample("test", 9), config.sample("test", 9)
     assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"task": "copy"}, "task must be"), ({"group": "D4"}, "group must be"),
-     ({"train_min_len": 10, "train_max_len": 5}, "min <= max"), ({"eval_min_len": 2}, "eval lengths"),
-     ({"task": "mod_arith", "train_min_len": 4, "train_max_len": 4}, "odd")],
+    [
+        ({"task": "copy"}, "task: must be"),
+        ({"group": "D4"}, "group: must be"),
+        ({"train_min_len": 10, "train_max_len": 5}, "min <= max"),
+        ({"eval_min_len": 2}, "eval lengths"),
+        ({"task": "mod_arith", "train_min_len": 4, "train_max_len": 4}, "odd"),
+    ],
 )
 def test_bad_config_is_rejected(kwargs: dict, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         StateTrackingConfig(**kwargs)

@@ -40,8 +40,8 @@ CONFIG = task.TokenSelectionConfig(n=6, T=8, d=10)
 
 
 def _instance(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    data = task.sample(CONFIG, "test", index)
-    return data.X.numpy(), data.z.numpy(), task.optimal_tokens(data.X, data.Y, data.v).numpy(), data
+    data = CONFIG.sample("test", index)
+    return data.inputs.numpy(), data.z.numpy(), CONFIG.oracle(data).numpy(), data
 
 
 @pytest.mark.parametrize("index", [0, 1, 2])
@@ -150,16 +150,16 @@ def test_gradient_matches_the_derived_formula():
     data = task.sample_ensemble(CONFIG, "train", 2)
     W = torch.randn(2, 10, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     W.requires_grad_(True)
-    loss = attention_run_losses(data.X, data.z, data.Y, v=data.v)({"W": W})
+    loss = attention_run_losses(data.inputs, data.z, data.targets, v=data.v)({"W": W})
     (grad,) = torch.autograd.grad(loss.sum(), W)
     with torch.no_grad():
-        s = attention_probs(data.X, W, data.z)
-        f = linear_head_output(data.X, W, data.z, data.v)
-        dl = -torch.sigmoid(-data.Y * f)  # l'(u) for the logistic loss
+        s = attention_probs(data.inputs, W, data.z)
+        f = linear_head_output(data.inputs, W, data.z, data.v)
+        dl = -torch.sigmoid(-data.targets * f)  # l'(u) for the logistic loss
         jac = torch.diag_embed(s) - s.unsqueeze(-1) * s.unsqueeze(-2)
-        Xv = torch.einsum("rntd,rd->rnt", data.X, data.v)
-        left = torch.einsum("rntd,rnts,rns->rnd", data.X, jac, Xv)
-        expected = torch.einsum("rn,rnd,rne->rde", dl * data.Y, left, data.z) / CONFIG.n
+        Xv = torch.einsum("rntd,rd->rnt", data.inputs, data.v)
+        left = torch.einsum("rntd,rnts,rns->rnd", data.inputs, jac, Xv)
+        expected = torch.einsum("rn,rnd,rne->rde", dl * data.targets, left, data.z) / CONFIG.n
     assert torch.allclose(grad, expected, atol=1e-14)
 
 
@@ -177,13 +177,14 @@ def test_normalised_gd_treats_every_run_independently():
             opt.step()
         return W.detach()
 
-    together = train(data.X, data.z, data.Y, data.v, W0)
+    together = train(data.inputs, data.z, data.targets, data.v, W0)
     for r in range(3):
-        alone = train(data.X[r : r + 1], data.z[r : r + 1], data.Y[r : r + 1], data.v[r : r + 1], W0[r : r + 1])
+        one = slice(r, r + 1)
+        alone = train(data.inputs[one], data.z[one], data.targets[one], data.v[one], W0[one])
         assert torch.allclose(together[r], alone[0], atol=1e-12)
     W = W0.clone().requires_grad_(True)
     opt = NormalisedGD([W], lr=0.1)
-    attention_run_losses(data.X, data.z, data.Y, v=data.v)({"W": W}).sum().backward()
+    attention_run_losses(data.inputs, data.z, data.targets, v=data.v)({"W": W}).sum().backward()
     opt.step()
     step_norms = (W.detach() - W0).flatten(1).norm(dim=1)
     assert torch.allclose(step_norms, torch.full((3,), 0.1, dtype=torch.float64), atol=1e-12)

@@ -15,16 +15,18 @@ D, L, NOISE = 5, 40, 0.1
 
 
 def test_eta_star_minimises_the_dgd_risk_exactly():
-    result = minimize_scalar(lambda eta: theory.dgd_risk(eta, D, L, NOISE), bounds=(0, 2), method="bounded",
-                             options={"xatol": 1e-12})
+    result = minimize_scalar(
+        lambda eta: theory.dgd_risk(eta, D, L, NOISE), bounds=(0, 2), method="bounded", options={"xatol": 1e-12}
+    )
     assert result.x == pytest.approx(theory.eta_star(D, L, NOISE), abs=1e-7)
     minimum = 1 + NOISE - (L - 1) / (L + (1 + NOISE) * D)
     assert theory.dgd_risk(theory.eta_star(D, L, NOISE), D, L, NOISE) == pytest.approx(minimum, rel=1e-12)
 
 
 def test_eta_gd_minimises_the_gd_risk():
-    result = minimize_scalar(lambda eta: theory.gd_risk(eta, D, L, NOISE), bounds=(0, 2), method="bounded",
-                             options={"xatol": 1e-12})
+    result = minimize_scalar(
+        lambda eta: theory.gd_risk(eta, D, L, NOISE), bounds=(0, 2), method="bounded", options={"xatol": 1e-12}
+    )
     assert result.x == pytest.approx(theory.eta_gd(D, L, NOISE), abs=1e-7)
 
 
@@ -36,17 +38,24 @@ def test_reference_values_at_d5_l40():
     assert theory.gd_risk(theory.eta_gd(D, L, NOISE), D, L, NOISE) == pytest.approx(0.23978, abs=1e-5)
 
 
-@pytest.mark.parametrize(("predict", "risk"), [
-    (lambda x: task.debiased_gd_predict(x, 0.8), lambda n: theory.dgd_risk(0.8, D, n, NOISE)),
-    (lambda x: task.gd_predict(x, 0.8), lambda n: theory.gd_risk(0.8, D, n, NOISE)),
-    (task.ols_predict, lambda n: theory.ols_risk(D, n, NOISE)),
-])
+@pytest.mark.parametrize(
+    ("predict", "risk"),
+    [
+        (lambda x: task.debiased_gd_predict(x, 0.8), lambda n: theory.dgd_risk(0.8, D, n, NOISE)),
+        (lambda x: task.gd_predict(x, 0.8), lambda n: theory.gd_risk(0.8, D, n, NOISE)),
+        (task.ols_predict, lambda n: theory.ols_risk(D, n, NOISE)),
+    ],
+)
 @pytest.mark.parametrize("length", [10, 40])
 def test_risk_formulas_against_monte_carlo(predict, risk, length):
     """2^15 prompts; the check is 5 Monte-Carlo standard errors (false-failure rate 6e-7 per case)."""
     config = task.IclLinearConfig(dim=D, context_length=length, noise_var=NOISE, batch_size=8192)
-    errors = torch.cat([(predict(b.inputs) - b.targets) ** 2 for b in
-                        (task.sample(config, "test", i, dtype=torch.float64) for i in range(4))])
+    errors = torch.cat(
+        [
+            (predict(b.inputs) - b.targets) ** 2
+            for b in (config.sample("test", i, dtype=torch.float64) for i in range(4))
+        ]
+    )
     standard_error = float(errors.std()) / len(errors) ** 0.5
     assert abs(float(errors.mean()) - risk(length)) < 5 * standard_error
 
@@ -63,7 +72,8 @@ def test_lsa_risk_generalises_the_isotropic_formulas():
     assert np.allclose(optimum, theory.eta_gd(D, L, NOISE) * np.eye(D))
     for m in (10, 40, 320):
         assert theory.lsa_risk(optimum, np.eye(D), m, NOISE, 1 / D, normaliser_length=L) == pytest.approx(
-            theory.linear_attention_length_risk(m, L, D, NOISE), rel=1e-12)
+            theory.linear_attention_length_risk(m, L, D, NOISE), rel=1e-12
+        )
 
 
 def test_zfb_test_length_risk_against_monte_carlo():

@@ -12,25 +12,21 @@ import torch
 from attnbench.models.random_feature_attention import (
     RandomFeatureAttention,
     gradient_descent_fit,
+    rf_mlp_features,
+    rf_mlp_ridge_predict,
     rfa_features,
     ridge_fit,
     sample_head_weights,
-)
-from attnbench.tasks.rf_targets import RFTargetConfig, sample, target_function
-from attnbench.theory.random_features import (
-    arc_cosine,
-    kernel_ridge_predict,
-    rf_mlp_features,
-    rf_mlp_ridge_predict,
-    rfa_kernel,
     sample_mlp_weights,
 )
+from attnbench.tasks.rf_targets import RFTargetConfig
+from attnbench.theory.random_features import arc_cosine, kernel_ridge_predict, rfa_kernel
 
 SIGMAS = 6.0
 
 
 def _inputs(count: int = 8, keys: int = 4, dim: int = 3, index: int = 0) -> torch.Tensor:
-    return sample(RFTargetConfig(dim=dim, keys=keys, batch_size=count), "train", index).inputs
+    return RFTargetConfig(dim=dim, keys=keys, batch_size=count).sample("train", index).inputs
 
 
 def test_kernel_equals_monte_carlo_feature_gram():
@@ -90,7 +86,7 @@ def test_ridge_primal_equals_dual_and_gradient_descent_converges_to_it():
 
 
 def test_module_fits_by_ridge_and_gradient_descent():
-    batch = sample(RFTargetConfig(dim=3, keys=4, batch_size=40), "train", 0)
+    batch = RFTargetConfig(dim=3, keys=4, batch_size=40).sample("train", 0)
     layer = RandomFeatureAttention(3, 10, generator=torch.Generator().manual_seed(5))
     layer.fit_ridge(batch.inputs, batch.targets, ridge=0.05)
     ridge_prediction = layer(batch.inputs).detach()
@@ -103,7 +99,7 @@ def test_module_fits_by_ridge_and_gradient_descent():
 def test_kernel_ridge_matches_wide_layer():
     """At M = 4000 heads the RFA ridge predictor is within a few % of kernel ridge (the M -> inf limit)."""
     train, test = _inputs(count=40), _inputs(count=20, index=2)
-    targets = target_function(RFTargetConfig(dim=3, keys=4, power=1), train)
+    targets = RFTargetConfig(dim=3, keys=4, power=1).target_of(train)
     krr = kernel_ridge_predict(train, targets, test, ridge=1e-2)
     weights = sample_head_weights(3, 4000, mean=0.0, std=1.0, generator=torch.Generator().manual_seed(6))
     wide = rfa_features(test, weights) @ ridge_fit(rfa_features(train, weights), targets, 1e-2)
@@ -136,12 +132,12 @@ def test_bad_inputs_raise_named_errors():
 
 def test_target_task_is_index_seeded_with_exact_oracle():
     config = RFTargetConfig(dim=4, keys=3, target="cosine", frequency=2.0, batch_size=16)
-    first, again = sample(config, "train", 3), sample(config, "train", 3)
+    first, again = config.sample("train", 3), config.sample("train", 3)
     torch.testing.assert_close(first.inputs, again.inputs, rtol=0, atol=0)
-    assert not torch.allclose(first.inputs, sample(config, "test", 3).inputs)
+    assert not torch.allclose(first.inputs, config.sample("test", 3).inputs)
     torch.testing.assert_close(first.inputs.norm(dim=-1), torch.ones(16, 4, dtype=torch.float64))
     x0, keys = first.inputs[:, 0], first.inputs[:, 1:]
     expected = torch.cos(2.0 * math.pi * (keys @ x0.unsqueeze(-1)).squeeze(-1)).mean(-1)
     torch.testing.assert_close(first.targets, expected)
-    noisy = sample(RFTargetConfig(dim=4, keys=3, noise_std=0.5, batch_size=16), "train", 0)
-    assert not torch.allclose(noisy.targets, target_function(RFTargetConfig(dim=4, keys=3), noisy.inputs))
+    noisy = RFTargetConfig(dim=4, keys=3, noise_std=0.5, batch_size=16).sample("train", 0)
+    assert not torch.allclose(noisy.targets, RFTargetConfig(dim=4, keys=3).target_of(noisy.inputs))

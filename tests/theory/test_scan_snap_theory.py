@@ -6,8 +6,10 @@ import torch
 from scipy.integrate import quad, solve_ivp
 from scipy.optimize import brentq
 
-from attnbench.models.scan_snap import SGDConfig, YZTransformer, momentum_time, train
-from attnbench.tasks.scan_snap import ScanSnapConfig, context_probs, label_of_class, query_of_class, sample
+from attnbench.models.scan_snap import YZTransformer
+from attnbench.sweeps.experiments.scan_snap.common import SGDConfig, train
+from attnbench.tasks.base import stack
+from attnbench.tasks.scan_snap import ScanSnapConfig, context_probs, label_of_class, query_of_class
 from attnbench.theory import scan_snap as th
 
 SYN_SMALL = ScanSnapConfig(num_queries=2, classes_per_query=1)
@@ -115,7 +117,7 @@ def test_model_gradient_is_lemma_1():
     config = ScanSnapConfig(
         num_common=2, distinct_per_class=3, num_queries=1, classes_per_query=2, seq_len=7, batch_size=1
     )
-    batch = sample(config, "train", 0)
+    batch = config.sample("train", 0)
     gen = torch.Generator().manual_seed(0)
     model = YZTransformer(1, config.vocab_size, init="default", generator=gen)
     model.losses(batch.inputs[None], batch.targets[None]).sum().backward()
@@ -138,14 +140,12 @@ def test_model_gradient_is_lemma_1():
 
 def test_ensemble_members_train_independently():
     """Member r of an ensemble equals the same config trained alone (exact in float64)."""
-    configs = [
-        ScanSnapConfig(num_queries=2, classes_per_query=1, seq_len=17, batch_size=8, seed=s) for s in (1, 2)
-    ]
+    configs = [ScanSnapConfig(num_queries=2, classes_per_query=1, seq_len=17, batch_size=8, stream=s) for s in (1, 2)]
 
     def batches(chosen: list[ScanSnapConfig]):
         def batch(step: int):
-            items = [sample(c, "train", step) for c in chosen]
-            return torch.stack([b.inputs for b in items]), torch.stack([b.targets for b in items])
+            members = stack(chosen, "train", step)
+            return members.inputs, members.targets
 
         return batch
 
@@ -163,7 +163,7 @@ def test_momentum_time_is_exact_for_a_constant_gradient():
     for _ in range(steps):
         velocity = beta * velocity + 1.0
         position += lr * velocity
-    assert position == pytest.approx(lr / (1 - beta) * momentum_time(steps, beta), rel=1e-12)
+    assert position == pytest.approx(lr / (1 - beta) * th.momentum_time(steps, beta), rel=1e-12)
 
 
 def test_reduced_ode_satisfies_theorem_3_exactly():

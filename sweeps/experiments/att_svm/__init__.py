@@ -24,13 +24,22 @@ EXPERIMENT = Experiment(
     claims=CLAIMS,
     draw=draw,
     sections=SECTIONS,
-    tiny=Profile(overrides={"local_converge": {"runs": 8, "steps": 1000, "record_every": 100},
-                            "rank": {"instances": 8},
-                            "overparam": {"dims": [2, 16], "runs": 40, "steps": 300},
-                            "nonlinear": {"dims": [4, 6], "runs": 150, "steps": 1000},
-                            "joint": {"steps": 300}, "single_input": {"steps": 300}}),
-    paper=Profile(overrides={"local_converge": {"runs": 100},
-                             "rank": {"dims": [1, 2, 3, 4, 5, 10, 15, 20], "instances": 100},
-                             "overparam": {"dims": [2, 4, 6, 8, 10, 15, 20, 30], "runs": 100, "steps": 1000},
-                             "nonlinear": {"dims": [4, 6, 8, 10], "runs": 1500}}),
+    tiny=Profile(
+        overrides={
+            "local_converge": {"runs": 8, "steps": 1000, "record_every": 100},
+            "rank": {"instances": 8},
+            "overparam": {"dims": [2, 16], "runs": 40, "steps": 300},
+            "nonlinear": {"dims": [4, 6], "runs": 150, "steps": 1000},
+            "joint": {"steps": 300},
+            "single_input": {"steps": 300},
+        }
+    ),
+    paper=Profile(
+        overrides={
+            "local_converge": {"runs": 100},
+            "rank": {"dims": [1, 2, 3, 4, 5, 10, 15, 20], "instances": 100},
+            "overparam": {"dims": [2, 4, 6, 8, 10, 15, 20, 30], "runs": 100, "steps": 1000},
+            "nonlinear": {"dims": [4, 6, 8, 10], "runs": 1500},
+        }
+    ),
 )

@@ -1,9 +1,8 @@
-"""What the att_svm studies share: the tidy row, and the ensemble training loop with snapshots
-(normalised GD, W <- W - eta grad/||grad||_F, as in the official code; notes A5)."""
+"""What the att_svm studies share: the ensemble training loop with snapshots (normalised GD,
+W <- W - eta grad/||grad||_F, as in the official code; notes A5)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,12 +17,6 @@ from attnbench.tasks.token_selection import PromptInstance
 PARAMETERISATIONS = ("W", "KQ")
 
 
-def row(metric: str, value: float, step: int, seed: int, predicted: float = math.nan, **extra: object) -> dict:
-    """One tidy row of a study (`run_sections` adds its ``section``)."""
-    return {"metric": metric, "value": float(value), "predicted": float(predicted), "step": int(step),
-            "seed": int(seed), **extra}
-
-
 @dataclass
 class Trajectory:
     """Snapshots of every parameter at ``steps``: name -> tensor (len(steps), R, ...)."""
@@ -32,20 +25,31 @@ class Trajectory:
     params: dict[str, torch.Tensor]
 
 
-def train(init: dict[str, torch.Tensor], run_losses: Callable[[dict[str, torch.Tensor]], torch.Tensor], steps: int,
-          lr: float, record_every: int, ctx: RunContext, optimizer: str = "normalised") -> Trajectory:
+def train(
+    init: dict[str, torch.Tensor],
+    run_losses: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    steps: int,
+    lr: float,
+    record_every: int,
+    ctx: RunContext,
+    optimizer: str = "normalised",
+) -> Trajectory:
     """Train an ensemble (leading run axis) with the shared harness; keep snapshots every ``record_every``."""
     params = {name: t.detach().clone().requires_grad_(True) for name, t in init.items()}
-    opt = (NormalisedGD(list(params.values()), lr) if optimizer == "normalised"
-           else torch.optim.SGD(list(params.values()), lr=lr))
+    opt = (
+        NormalisedGD(list(params.values()), lr)
+        if optimizer == "normalised"
+        else torch.optim.SGD(list(params.values()), lr=lr)
+    )
     snapshots: dict[int, dict[str, torch.Tensor]] = {0: {k: v.detach().clone() for k, v in params.items()}}
 
     def record(step: int, _losses: torch.Tensor) -> None:
         if (step + 1) % record_every == 0 or step + 1 == steps:
             snapshots[step + 1] = {k: v.detach().clone() for k, v in params.items()}
 
-    train_ensemble(lambda _step: run_losses(params), opt, steps, show_progress=ctx.progress, desc="att_svm",
-                   on_step=record)
+    train_ensemble(
+        lambda _step: run_losses(params), opt, steps, show_progress=ctx.progress, desc="att_svm", on_step=record
+    )
     order = sorted(snapshots)
     return Trajectory(order, {k: torch.stack([snapshots[s][k] for s in order]) for k in params})
 
@@ -63,8 +67,9 @@ def vector_corr(a: torch.Tensor, b: np.ndarray) -> torch.Tensor:
     return (a @ b_t) / (a.norm(dim=-1) * b_t.norm())
 
 
-def train_prompt(inst: PromptInstance, p0: torch.Tensor, joint: bool, steps: int, lr: float,
-                 ctx: RunContext) -> Trajectory:
+def train_prompt(
+    inst: PromptInstance, p0: torch.Tensor, joint: bool, steps: int, lr: float, ctx: RunContext
+) -> Trajectory:
     """Normalised GD on the prompt p (and v when ``joint``, each normalised separately) for the runs p0 (R, d)
     (Max-Margin notebooks, notes A5)."""
     R = len(p0)

@@ -21,8 +21,6 @@ OPTIMIZER_HELP = "normalised GD (the papers') or plain GD"
 LOSS_HELP = "the loss ℓ of the linear head"
 
 
-
-
 @dataclass
 class LocalConvergeParams(SectionParams):
     """GD on W and on (K, Q) toward the Att-SVM directions (official ``local_converge`` notebook)."""
@@ -49,8 +47,9 @@ class RankParams(SectionParams):
 
     def check(self) -> None:
         require_increasing(self.dims, "params.rank.dims")
-        require(self.examples in self.dims, "params.rank.dims",
-                f"must contain d = params.rank.examples = {self.examples}")
+        require(
+            self.examples in self.dims, "params.rank.dims", f"must contain d = params.rank.examples = {self.examples}"
+        )
 
 
 @dataclass

@@ -16,8 +16,10 @@ from attnbench.sweeps.experiments.att_svm.notebook import PAPER_NUCLEAR_RANK_2N
 from attnbench.sweeps.experiments.base import Claim, KnownFailure, Tolerance, Verdict
 
 SOLVED = ("rank_fro", "rank_nuc", "active_examples")
-SOLVED_REASON = ("the ranks of the solved instances (unique opt, feasible SVM); the others are counted in the "
-                 "rows opt_unique and feasible, as the notebook skips them")
+SOLVED_REASON = (
+    "the ranks of the solved instances (unique opt, feasible SVM); the others are counted in the "
+    "rows opt_unique and feasible, as the notebook skips them"
+)
 NUCLEAR_RANK_NOTE = (
     "measured with Clarabel (interior point) and singular values above 1e-6 x the largest: the nuclear "
     "solution keeps 2-3 non-zero singular values; an SCS solve of the same problems leaves 1e-6..5e-5 "
@@ -42,9 +44,12 @@ def check_rank_kkt(rows: pd.DataFrame) -> Verdict:
     inst = _instances(rows)
     predicted = inst[["active_examples", "d"]].min(axis=1)
     exact = int((inst["rank_fro"] == predicted).sum())
-    return Verdict("pass" if exact == len(inst) else "fail", "min(a, d) on every instance",
-                   f"{_label(rows)}: {exact}/{len(inst)} instances; mean rank {inst['rank_fro'].mean():.2f}, "
-                   f"mean a {inst['active_examples'].mean():.2f}")
+    return Verdict(
+        "pass" if exact == len(inst) else "fail",
+        "min(a, d) on every instance",
+        f"{_label(rows)}: {exact}/{len(inst)} instances; mean rank {inst['rank_fro'].mean():.2f}, "
+        f"mean a {inst['active_examples'].mean():.2f}",
+    )
 
 
 def check_rank_min_nd(rows: pd.DataFrame) -> Verdict:
@@ -52,8 +57,11 @@ def check_rank_min_nd(rows: pd.DataFrame) -> Verdict:
     inst = _instances(rows)
     target = inst[["n", "d"]].min(axis=1)
     exact = int((inst["rank_fro"] == target).sum())
-    return Verdict("pass" if exact == len(inst) else "fail", "min(n, d) on every instance",
-                   f"{_label(rows)}: {exact}/{len(inst)} instances; mean rank {inst['rank_fro'].mean():.2f}")
+    return Verdict(
+        "pass" if exact == len(inst) else "fail",
+        "min(n, d) on every instance",
+        f"{_label(rows)}: {exact}/{len(inst)} instances; mean rank {inst['rank_fro'].mean():.2f}",
+    )
 
 
 def _short_by_inactive_examples(rows: pd.DataFrame) -> bool:
@@ -73,13 +81,17 @@ def check_rank_nuc_lower(rows: pd.DataFrame) -> Verdict:
     at = _at(rows, 1)
     predicted = "rank(W^mm_⋆) < rank(W^mm) at d = n"
     if len(at) < 2:
-        return Verdict("fail", predicted, f"{len(at)} solved instances at d = n",
-                       note="params.rank.dims must contain n")
+        return Verdict(
+            "fail", predicted, f"{len(at)} solved instances at d = n", note="params.rank.dims must contain n"
+        )
     test = stats.ttest_rel(at["rank_fro"], at["rank_nuc"], alternative="greater")
-    return Verdict("pass" if test.pvalue <= LEVEL else "fail", predicted,
-                   f"n = d = {int(at['n'].iloc[0])}: Frobenius {at['rank_fro'].mean():.2f}, nuclear "
-                   f"{at['rank_nuc'].mean():.2f} ({len(at)} instances); t = {test.statistic:.2f}, "
-                   f"p = {test.pvalue:.2g}")
+    return Verdict(
+        "pass" if test.pvalue <= LEVEL else "fail",
+        predicted,
+        f"n = d = {int(at['n'].iloc[0])}: Frobenius {at['rank_fro'].mean():.2f}, nuclear "
+        f"{at['rank_nuc'].mean():.2f} ({len(at)} instances); t = {test.statistic:.2f}, "
+        f"p = {test.pvalue:.2g}",
+    )
 
 
 def check_rank_nuc_paper_value(rows: pd.DataFrame) -> Verdict:
@@ -89,8 +101,11 @@ def check_rank_nuc_paper_value(rows: pd.DataFrame) -> Verdict:
     if at.empty:
         return Verdict("fail", predicted, "no solved instance at d = 2n", note="params.rank.dims must contain 2n")
     mean = float(at["rank_nuc"].mean())
-    return Verdict("pass" if abs(mean - PAPER_NUCLEAR_RANK_2N) <= 0.3 else "fail", predicted,
-                   f"{mean:.2f} at n = {int(at['n'].iloc[0])}, d = {int(at['d'].iloc[0])} ({len(at)} instances)")
+    return Verdict(
+        "pass" if abs(mean - PAPER_NUCLEAR_RANK_2N) <= 0.3 else "fail",
+        predicted,
+        f"{mean:.2f} at n = {int(at['n'].iloc[0])}, d = {int(at['d'].iloc[0])} ({len(at)} instances)",
+    )
 
 
 def _nuclear_keeps_two_or_three(rows: pd.DataFrame) -> bool:
@@ -99,31 +114,68 @@ def _nuclear_keeps_two_or_three(rows: pd.DataFrame) -> bool:
 
 
 RANK_CLAIMS = (
-    Claim("att_svm.rank_fro", "rank(W^mm) = min(#examples with a support token, d) (KKT identity)",
-          "derived (KKT, notes A2)", "consistency",
-          study("rank", ("d",), SOLVED_REASON, metric=SOLVED),
-          Tolerance("exact (every instance)", "derived", "an integer identity; ranks count singular values above "
-                    "1e-6 x the largest"), check_rank_kkt, RANK_FIGURE),
-    Claim("att_svm.rank_fro_min_nd", "rank(W^mm) = min(n, d) on every instance",
-          f"{SOURCE_TF}, official svm_rank notebook (stored plot: W^mm → min(n, d))", "reported",
-          study("rank", ("d",), SOLVED_REASON, metric=SOLVED),
-          Tolerance("exact (every instance)", "derived", "an integer equality; ranks count singular values above "
-                    "1e-6 x the largest"), check_rank_min_nd, RANK_FIGURE,
-          known_failure=KnownFailure(_short_by_inactive_examples, "the rank is min(n, d) only when every example "
-                                     "has a support token: quick profile, d = 3: 17/19 instances (mean 2.89), "
-                                     "d = 5: 18/20 (mean 4.90); each short instance has rank = a < min(n, d), "
-                                     "an example whose constraints are all slack (u_i = 0 in the KKT sum); the "
-                                     "notebook's own mean, 4.9 at n = d = 5, shows the same")),
-    Claim("att_svm.rank_nuc_lower", "the nuclear-norm solution has lower rank than W^mm at d = n",
-          f"{SOURCE_TF}, official svm_rank notebook (stored plot: 4.4 vs 4.9-5 at n = d = 5)", "reported",
-          study("rank", (), SOLVED_REASON, metric=SOLVED),
-          Tolerance(f"paired t-test, one-sided, level {LEVEL:g}", "derived", "scipy.stats.ttest_rel(rank_fro, "
-                    "rank_nuc, alternative='greater') over the instances at d = n"), check_rank_nuc_lower,
-          RANK_FIGURE),
-    Claim("att_svm.rank_nuc_paper_value", f"mean rank(W^mm_⋆) ≈ {PAPER_NUCLEAR_RANK_2N} at n = 5, d = 10",
-          f"{SOURCE_TF}, official svm_rank notebook (stored plot)", "reported",
-          study("rank", (), SOLVED_REASON, metric=SOLVED),
-          Tolerance("± 0.3", "cut-off", "a plot-reading band"), check_rank_nuc_paper_value, RANK_FIGURE,
-          known_failure=KnownFailure(_nuclear_keeps_two_or_three, "measured 2.30 at n = 5, d = 10 (quick), not "
-                                     f"4.9; every instance has rank 2 or 3: {NUCLEAR_RANK_NOTE}")),
+    Claim(
+        "att_svm.rank_fro",
+        "rank(W^mm) = min(#examples with a support token, d) (KKT identity)",
+        "derived (KKT, notes A2)",
+        "consistency",
+        study("rank", ("d",), SOLVED_REASON, metric=SOLVED),
+        Tolerance(
+            "exact (every instance)",
+            "derived",
+            "an integer identity; ranks count singular values above 1e-6 x the largest",
+        ),
+        check_rank_kkt,
+        RANK_FIGURE,
+    ),
+    Claim(
+        "att_svm.rank_fro_min_nd",
+        "rank(W^mm) = min(n, d) on every instance",
+        f"{SOURCE_TF}, official svm_rank notebook (stored plot: W^mm → min(n, d))",
+        "reported",
+        study("rank", ("d",), SOLVED_REASON, metric=SOLVED),
+        Tolerance(
+            "exact (every instance)",
+            "derived",
+            "an integer equality; ranks count singular values above 1e-6 x the largest",
+        ),
+        check_rank_min_nd,
+        RANK_FIGURE,
+        known_failure=KnownFailure(
+            _short_by_inactive_examples,
+            "the rank is min(n, d) only when every example "
+            "has a support token: quick profile, d = 3: 17/19 instances (mean 2.89), "
+            "d = 5: 18/20 (mean 4.90); each short instance has rank = a < min(n, d), "
+            "an example whose constraints are all slack (u_i = 0 in the KKT sum); the "
+            "notebook's own mean, 4.9 at n = d = 5, shows the same",
+        ),
+    ),
+    Claim(
+        "att_svm.rank_nuc_lower",
+        "the nuclear-norm solution has lower rank than W^mm at d = n",
+        f"{SOURCE_TF}, official svm_rank notebook (stored plot: 4.4 vs 4.9-5 at n = d = 5)",
+        "reported",
+        study("rank", (), SOLVED_REASON, metric=SOLVED),
+        Tolerance(
+            f"paired t-test, one-sided, level {LEVEL:g}",
+            "derived",
+            "scipy.stats.ttest_rel(rank_fro, rank_nuc, alternative='greater') over the instances at d = n",
+        ),
+        check_rank_nuc_lower,
+        RANK_FIGURE,
+    ),
+    Claim(
+        "att_svm.rank_nuc_paper_value",
+        f"mean rank(W^mm_⋆) ≈ {PAPER_NUCLEAR_RANK_2N} at n = 5, d = 10",
+        f"{SOURCE_TF}, official svm_rank notebook (stored plot)",
+        "reported",
+        study("rank", (), SOLVED_REASON, metric=SOLVED),
+        Tolerance("± 0.3", "cut-off", "a plot-reading band"),
+        check_rank_nuc_paper_value,
+        RANK_FIGURE,
+        known_failure=KnownFailure(
+            _nuclear_keeps_two_or_three,
+            f"measured 2.30 at n = 5, d = 10 (quick), not 4.9; every instance has rank 2 or 3: {NUCLEAR_RANK_NOTE}",
+        ),
+    ),
 )

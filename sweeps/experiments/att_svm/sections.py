@@ -16,12 +16,19 @@ from attnbench.sweeps.experiments.att_svm.study_single_input import run_single_i
 from attnbench.sweeps.experiments.base import RunContext, Section, run_sections
 
 SECTIONS = (
-    Section("local_converge", run_local_converge, "GD on W and on (K, Q): corr with W^mm_α and W^mm_*,α, "
-            "softmax mass on the selected tokens, local optimality of the selection"),
+    Section(
+        "local_converge",
+        run_local_converge,
+        "GD on W and on (K, Q): corr with W^mm_α and W^mm_*,α, "
+        "softmax mass on the selected tokens, local optimality of the selection",
+    ),
     Section("rank", run_rank, "ranks of the Frobenius and nuclear Att-SVM solutions vs d, no training"),
     Section("overparam", run_overparam, "share of runs whose final selection is opt, vs d"),
-    Section("nonlinear", run_nonlinear, "ReLU head: 1 - corr with the generalised SVM-eq, its direction part "
-            "and the single-token SVM"),
+    Section(
+        "nonlinear",
+        run_nonlinear,
+        "ReLU head: 1 - corr with the generalised SVM-eq, its direction part and the single-token SVM",
+    ),
     Section("joint", run_joint, "joint (v, p) training: corr with v^mm and p^relax, tight and relaxed example"),
     Section("single_input", run_single_input, "one input, six starts: the selected token and corr with p^mm"),
 )

@@ -14,9 +14,10 @@ import pandas as pd
 import torch
 
 from attnbench.models.svm_attention import attention_probs, attention_run_losses, correlation, key_query_product
-from attnbench.sweeps.experiments.att_svm.common import PARAMETERISATIONS, init_params, row, train
+from attnbench.sweeps.experiments.att_svm.common import PARAMETERISATIONS, init_params, train
 from attnbench.sweeps.experiments.att_svm.params import LocalConvergeParams
 from attnbench.sweeps.experiments.base import RunContext
+from attnbench.sweeps.rows import Row, row
 from attnbench.tasks.token_selection import TokenSelectionConfig, optimal_tokens, sample_ensemble, token_scores
 from attnbench.theory.att_svm import att_svm, check_local_optimality
 
@@ -30,36 +31,41 @@ def run_local_converge(p: LocalConvergeParams, ctx: RunContext) -> pd.DataFrame:
     """The rows of the local-convergence study (see the module docstring)."""
     data = sample_ensemble(TokenSelectionConfig(p.examples, p.tokens, p.dim), "train", p.runs)
     gen = torch.Generator().manual_seed(ctx.seed)
-    losses = attention_run_losses(data.X, data.z, data.Y, v=data.v, loss=p.loss)
-    opt = optimal_tokens(data.X, data.Y, data.v)
-    gamma = token_scores(data.X, data.Y, data.v)
-    rows: list[dict] = []
+    losses = attention_run_losses(data.inputs, data.z, data.targets, v=data.v, loss=p.loss)
+    opt = optimal_tokens(data.inputs, data.targets, data.v)
+    gamma = token_scores(data.inputs, data.targets, data.v)
+    rows: list[Row] = []
     for kind in PARAMETERISATIONS:
         traj = train(init_params(kind, p.runs, p.dim, gen), losses, p.steps, p.lr, p.record_every, ctx, p.optimizer)
         Ws = attention_matrices(kind, traj.params)
-        alpha = attention_probs(data.X, Ws[-1], data.z).argmax(-1)
+        alpha = attention_probs(data.inputs, Ws[-1], data.z).argmax(-1)
         for r in range(p.runs):
-            X, z, a = data.X[r].numpy(), data.z[r].numpy(), alpha[r].numpy()
+            X, z, a = data.inputs[r].numpy(), data.z[r].numpy(), alpha[r].numpy()
             seed = ctx.seed * 100_000 + r
             local = check_local_optimality(X, z, a, gamma[r].numpy())
             final = dict(step=p.steps, seed=seed, param=kind, d=p.dim)
-            rows.append(row(metric="svm_feasible", value=local.feasible, **final))
-            rows.append(row(metric="alpha_is_opt", value=bool((alpha[r] == opt[r]).all()), **final))
+            rows.append(row("svm_feasible", local.feasible, **final))
+            rows.append(row("alpha_is_opt", bool((alpha[r] == opt[r]).all()), **final))
             if kind == "W":  # local optimality is defined through the Frobenius W^mm_alpha (notes A2)
-                rows.append(row(metric="locally_optimal", value=local.locally_optimal, predicted=1.0, **final))
+                rows.append(row("locally_optimal", local.locally_optimal, predicted=1.0, **final))
             if not local.feasible:
                 continue
             targets = {"corr_fro": att_svm(X, z, a, "fro").require(), "corr_nuc": att_svm(X, z, a, "nuc").require()}
             predicted_metric = "corr_fro" if kind == "W" else "corr_nuc"
             steps = len(traj.steps)
-            selected = attention_probs(data.X[r : r + 1].expand(steps, -1, -1, -1), Ws[:, r],
-                                       data.z[r : r + 1].expand(steps, -1, -1))
+            selected = attention_probs(
+                data.inputs[r : r + 1].expand(steps, -1, -1, -1), Ws[:, r], data.z[r : r + 1].expand(steps, -1, -1)
+            )
             selected = selected.gather(-1, alpha[r].expand(steps, -1).unsqueeze(-1)).squeeze(-1)
             for metric, target in targets.items():
                 corr = correlation(Ws[:, r], torch.from_numpy(target))
                 pred = 1.0 if metric == predicted_metric else math.nan
-                rows += [row(metric, c, s, seed, pred, param=kind, d=p.dim)
-                         for s, c in zip(traj.steps, corr.tolist(), strict=True)]
-            rows += [row("selected_prob", m, s, seed, 1.0, param=kind, d=p.dim)
-                     for s, m in zip(traj.steps, selected.mean(-1).tolist(), strict=True)]
+                rows += [
+                    row(metric, c, predicted=pred, step=s, seed=seed, param=kind, d=p.dim)
+                    for s, c in zip(traj.steps, corr.tolist(), strict=True)
+                ]
+            rows += [
+                row("selected_prob", m, predicted=1.0, step=s, seed=seed, param=kind, d=p.dim)
+                for s, m in zip(traj.steps, selected.mean(-1).tolist(), strict=True)
+            ]
     return pd.DataFrame(rows)

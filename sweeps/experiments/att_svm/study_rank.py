@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import pandas as pd
 
-from attnbench.sweeps.experiments.att_svm.common import row
 from attnbench.sweeps.experiments.att_svm.params import RankParams
 from attnbench.sweeps.experiments.base import RunContext
+from attnbench.sweeps.rows import Row, row
 from attnbench.tasks.token_selection import TokenSelectionConfig, sample_ensemble, token_scores, unique_optimum
 from attnbench.theory.att_svm import att_svm, att_svm_scipy, matrix_rank, support_tokens
 
 
 def run_rank(p: RankParams, ctx: RunContext) -> pd.DataFrame:
     """The rows of the rank study (see the module docstring)."""
-    rows: list[dict] = []
+    rows: list[Row] = []
     for d in p.dims:
         data = sample_ensemble(TokenSelectionConfig(p.examples, p.tokens, d), "test", p.instances)
-        unique = unique_optimum(data.X, data.Y, data.v)
-        opt = token_scores(data.X, data.Y, data.v).argmax(-1).numpy()
+        unique = unique_optimum(data.inputs, data.targets, data.v)
+        opt = token_scores(data.inputs, data.targets, data.v).argmax(-1).numpy()
         for r in range(p.instances):
-            X, z = data.X[r].numpy(), data.z[r].numpy()
+            X, z = data.inputs[r].numpy(), data.z[r].numpy()
             base = dict(step=0, seed=r, d=d, n=p.examples)
             rows.append(row("opt_unique", bool(unique[r]), **base))
             if not unique[r]:  # opt is undefined (tied scores, e.g. d = 1): counted, not solved

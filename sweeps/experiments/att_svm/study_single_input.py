@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from attnbench.sweeps.experiments.att_svm.common import row, train_prompt, vector_corr
+from attnbench.sweeps.experiments.att_svm.common import train_prompt, vector_corr
 from attnbench.sweeps.experiments.att_svm.params import PromptParams
 from attnbench.sweeps.experiments.base import RunContext
+from attnbench.sweeps.rows import Row, row
 from attnbench.tasks.token_selection import single_input_instance
 from attnbench.theory.att_svm import min_norm_nnls, prompt_features
 
@@ -25,7 +26,7 @@ STARTS = (-3.0, -2.0, -1.0, 1.0, 2.0, 3.0)
 def run_single_input(p: PromptParams, ctx: RunContext) -> pd.DataFrame:
     """The rows of the single-input study (see the module docstring)."""
     starts = torch.tensor([[0.0, c, 0.0] for c in STARTS], dtype=torch.float64)
-    rows: list[dict] = []
+    rows: list[Row] = []
     for third, name in ((0.0, "local"), (0.9, "global")):
         inst = single_input_instance(third)
         final_p = train_prompt(inst, starts, False, p.steps, p.lr, ctx).params["p"][-1]
@@ -37,7 +38,6 @@ def run_single_input(p: PromptParams, ctx: RunContext) -> pd.DataFrame:
             corr = float(vector_corr(final_p[r : r + 1], target.require())[0]) if target.feasible else math.nan
             base = dict(step=p.steps, seed=r, instance=name)
             rows.append(row("selected_token", token, **base))
-            rows.append(row("selected_is_opt", token == 0,
-                            predicted=1.0 if name == "global" else math.nan, **base))
+            rows.append(row("selected_is_opt", token == 0, predicted=1.0 if name == "global" else math.nan, **base))
             rows.append(row("corr_p_mm_selected", corr, predicted=1.0, **base))
     return pd.DataFrame(rows)

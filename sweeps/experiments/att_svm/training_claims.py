@@ -37,9 +37,12 @@ def check_overparam(rows: pd.DataFrame) -> Verdict:
     p = _fisher_p(hi_hits, hi_runs, lo_hits, lo_runs)
     needed = next((k for k in range(lo_hits, hi_runs + 1) if _fisher_p(k, hi_runs, lo_hits, lo_runs) <= LEVEL), None)
     shown = ", ".join(f"d={int(d)}: {r['sum'] / r['count']:.2f}" for d, r in hits.iterrows())
-    return Verdict("pass" if p <= LEVEL else "fail", "fraction at opt rises with d",
-                   f"{shown} (of {lo_runs} runs each); Fisher p = {p:.2g}",
-                   f"p <= {LEVEL:g}: detects a rise from {lo_hits}/{lo_runs} to >= {needed}/{hi_runs}")
+    return Verdict(
+        "pass" if p <= LEVEL else "fail",
+        "fraction at opt rises with d",
+        f"{shown} (of {lo_runs} runs each); Fisher p = {p:.2g}",
+        f"p <= {LEVEL:g}: detects a rise from {lo_hits}/{lo_runs} to >= {needed}/{hi_runs}",
+    )
 
 
 def _final_gaps(rows: pd.DataFrame) -> pd.DataFrame:
@@ -61,8 +64,11 @@ def check_nonlinear_svmeq(rows: pd.DataFrame) -> Verdict:
     if gaps.empty:
         return Verdict("fail", predicted, _accepted(rows), note="no accepted run")
     eq, direction, one = (gaps[m].mean() for m in GAPS)
-    return Verdict("pass" if eq <= direction and eq <= one else "fail", predicted,
-                   f"{_accepted(rows)}; eq {eq:.4f}, dir {direction:.4f}, 1token {one:.4f}")
+    return Verdict(
+        "pass" if eq <= direction and eq <= one else "fail",
+        predicted,
+        f"{_accepted(rows)}; eq {eq:.4f}, dir {direction:.4f}, 1token {one:.4f}",
+    )
 
 
 def check_nonlinear_dir(rows: pd.DataFrame) -> Verdict:
@@ -72,9 +78,12 @@ def check_nonlinear_dir(rows: pd.DataFrame) -> Verdict:
     if gaps.empty:
         return Verdict("fail", predicted, _accepted(rows), note="no accepted run")
     p, text = sign_test(gaps["one_minus_corr_dir"], gaps["one_minus_corr_1token"], ties=TIE)
-    return Verdict("pass" if p <= LEVEL else "fail", predicted,
-                   f"{_accepted(rows)}; dir {gaps['one_minus_corr_dir'].mean():.4f}, 1token "
-                   f"{gaps['one_minus_corr_1token'].mean():.4f}; {text}")
+    return Verdict(
+        "pass" if p <= LEVEL else "fail",
+        predicted,
+        f"{_accepted(rows)}; dir {gaps['one_minus_corr_dir'].mean():.4f}, 1token "
+        f"{gaps['one_minus_corr_1token'].mean():.4f}; {text}",
+    )
 
 
 def _too_few_multi_token_runs(rows: pd.DataFrame) -> bool:
@@ -110,8 +119,11 @@ def check_joint(rows: pd.DataFrame) -> Verdict:
     """Joint (v, p) training: corr(v, v^mm) and corr(p, p^relax) >= 0.99 at the last step."""
     cv, cp = (float(metric_rows(rows, m)["value"].iloc[0]) for m in ("corr_v", "corr_p"))
     support = int(metric_rows(rows, "corr_v")["support_inputs"].iloc[0])
-    return Verdict("pass" if min(cv, cp) >= 0.99 else "fail", "corr_v, corr_p ≥ 0.99",
-                   f"{support}/3 support inputs: corr_v {cv:.5f}, corr_p {cp:.5f}")
+    return Verdict(
+        "pass" if min(cv, cp) >= 0.99 else "fail",
+        "corr_v, corr_p ≥ 0.99",
+        f"{support}/3 support inputs: corr_v {cv:.5f}, corr_p {cp:.5f}",
+    )
 
 
 def check_single_input(rows: pd.DataFrame) -> Verdict:
@@ -121,59 +133,123 @@ def check_single_input(rows: pd.DataFrame) -> Verdict:
     at_opt = per_seed(rows, "selected_is_opt")
     corr = per_seed(rows, "corr_p_mm_selected")
     selection_ok = at_opt.min() == 1 if instance == "global" else at_opt.min() == 0
-    predicted = ("every start → opt" if instance == "global" else "some start → the local token") + \
-        "; corr(p, p^mm(selected)) ≥ 0.99"
-    return Verdict("pass" if selection_ok and corr.min() >= 0.99 else "fail", predicted,
-                   f"{instance}: {at_opt.mean():.2f} of {len(at_opt)} starts at opt; min corr {corr.min():.4f}")
+    predicted = (
+        "every start → opt" if instance == "global" else "some start → the local token"
+    ) + "; corr(p, p^mm(selected)) ≥ 0.99"
+    return Verdict(
+        "pass" if selection_ok and corr.min() >= 0.99 else "fail",
+        predicted,
+        f"{instance}: {at_opt.mean():.2f} of {len(at_opt)} starts at opt; min corr {corr.min():.4f}",
+    )
 
 
 NONLINEAR_SCOPE = study("nonlinear", ("d",))
 TRAINING_CLAIMS = (
-    Claim("att_svm.overparam", "the fraction of runs converging to the globally optimal tokens rises with d",
-          f"expected from {SOURCE_TF}, abstract (3): over-parameterisation makes the SVM feasible and the landscape "
-          "benign; that a paper figure shows the rise is recalled [unverified], not in the official code (notes A3)",
-          "theorem",
-          study("overparam"), Tolerance(f"Fisher exact test, one-sided, level {LEVEL:g}", "derived",
-                                        "scipy.stats.fisher_exact on (hits, misses) at the largest vs the smallest "
-                                        "d, alternative='greater'"), check_overparam, OVERPARAM_FIGURE),
-    Claim("att_svm.nonlinear_svmeq", "nonlinear head: the fitted SVM-eq W^fin + R·W^dir is no farther from W(k) "
-          "than W^dir or the one-token SVM", f"{SOURCE_TF}, official multi_token_converge notebook (stored plot); "
-          "SVM-eq naming unverified", "consistency", NONLINEAR_SCOPE,
-          Tolerance("mean comparison, no margin", "derived", "consistency, not a test of the theorem: R is fitted "
-                    "by least squares to the final iterate, and W^fin and the selected sets are read off its "
-                    "softmax, so the comparison is built from the iterate it is compared with"),
-          check_nonlinear_svmeq, NONLINEAR_FIGURE),
-    Claim("att_svm.nonlinear_dir", "nonlinear head: the multi-token direction W^dir (no fitted scalar) describes "
-          "W(k) better than the one-token SVM", f"{SOURCE_TF}, SVM equivalence for nonlinear heads (abstract (4)); "
-          "official multi_token_converge notebook", "theorem", NONLINEAR_SCOPE,
-          Tolerance(f"one-sided sign test, level {LEVEL:g}", "derived", "scipy.stats.binomtest over the accepted "
-                    f"runs where the two targets differ (|Δ| > {TIE:g}; a run with one selected token has "
-                    f"W^dir = W^1token); needs >= {sign_test_minimum()} such runs"),
-          check_nonlinear_dir, NONLINEAR_FIGURE,
-          known_failure=KnownFailure(_too_few_multi_token_runs, "too few runs select several tokens for the sign "
-                                     "test (it needs 7): quick profile, d = 10: 5 of 300 runs accepted, 2 with "
-                                     "several selected tokens, W^dir closer in both (0.0031 vs 0.0926 mean); at "
-                                     "d = 4: 37 of 41 informative runs, p < 1e-7")),
-    Claim("att_svm.nonlinear_falls_with_d", "nonlinear head: 1 − corr(W, W^dir) at the last step falls with d",
-          f"{SOURCE_TF}, official multi_token_converge notebook (stored plot)", "reported", study("nonlinear"),
-          Tolerance(f"Mann-Whitney U, one-sided, level {LEVEL:g}", "derived", "scipy.stats.mannwhitneyu of the "
-                    "accepted runs' gaps at the smallest vs the largest d, alternative='greater'"),
-          check_nonlinear_falls_with_d, NONLINEAR_FIGURE,
-          known_failure=KnownFailure(_few_runs_at_largest_d, "too few accepted runs at the largest d: quick "
-                                     "profile, d = 10: 5 of 300 runs pass the notebook's rejection rules (it keeps "
-                                     "500 per d); the mean falls 16x (0.0492 at d = 4, 48 runs, to 0.0031) and "
-                                     "the median 3.5x, but the heavy-tailed d = 4 runs overlap the five d = 10 "
-                                     "runs: Mann-Whitney p = 0.056"),
-          tiny="the tiny profile compares d = 4 with d = 6 after 1000 steps (19 and 14 accepted runs, Mann-Whitney "
-               "p = 0.18); the notebook's trend is d = 4 to 10 after 2000 steps, which the quick profile runs"),
-    Claim("att_svm.joint_training", "joint (v, p) training converges to v^mm and the relaxed p^mm",
-          f"{SOURCE_MM}, joint training (paper figure and official joint_training notebook)", "theorem",
-          study("joint", ("instance",)), Tolerance("corr ≥ 0.99", "cut-off", "directional convergence is "
-                                                   "logarithmically slow; 0.99 is an arbitrary finite-time level"),
-          check_joint, JOINT_FIGURE),
-    Claim("att_svm.single_input", "single input: the global token from every start (γ3 = 0.9), or a locally "
-          "optimal one from some (γ3 = 0)", f"{SOURCE_MM}, official single_input_converge notebook; local "
-          "optimality derived (notes A2)", "theorem", study("single_input", ("instance",)),
-          Tolerance("exact selection counts; corr ≥ 0.99", "cut-off", "the counts are exact; the 0.99 alignment "
-                    "level is arbitrary"), check_single_input),
+    Claim(
+        "att_svm.overparam",
+        "the fraction of runs converging to the globally optimal tokens rises with d",
+        f"expected from {SOURCE_TF}, abstract (3): over-parameterisation makes the SVM feasible and the landscape "
+        "benign; that a paper figure shows the rise is recalled [unverified], not in the official code (notes A3)",
+        "theorem",
+        study("overparam"),
+        Tolerance(
+            f"Fisher exact test, one-sided, level {LEVEL:g}",
+            "derived",
+            "scipy.stats.fisher_exact on (hits, misses) at the largest vs the smallest d, alternative='greater'",
+        ),
+        check_overparam,
+        OVERPARAM_FIGURE,
+    ),
+    Claim(
+        "att_svm.nonlinear_svmeq",
+        "nonlinear head: the fitted SVM-eq W^fin + R·W^dir is no farther from W(k) than W^dir or the one-token SVM",
+        f"{SOURCE_TF}, official multi_token_converge notebook (stored plot); SVM-eq naming unverified",
+        "consistency",
+        NONLINEAR_SCOPE,
+        Tolerance(
+            "mean comparison, no margin",
+            "derived",
+            "consistency, not a test of the theorem: R is fitted "
+            "by least squares to the final iterate, and W^fin and the selected sets are read off its "
+            "softmax, so the comparison is built from the iterate it is compared with",
+        ),
+        check_nonlinear_svmeq,
+        NONLINEAR_FIGURE,
+    ),
+    Claim(
+        "att_svm.nonlinear_dir",
+        "nonlinear head: the multi-token direction W^dir (no fitted scalar) describes "
+        "W(k) better than the one-token SVM",
+        f"{SOURCE_TF}, SVM equivalence for nonlinear heads (abstract (4)); official multi_token_converge notebook",
+        "theorem",
+        NONLINEAR_SCOPE,
+        Tolerance(
+            f"one-sided sign test, level {LEVEL:g}",
+            "derived",
+            "scipy.stats.binomtest over the accepted "
+            f"runs where the two targets differ (|Δ| > {TIE:g}; a run with one selected token has "
+            f"W^dir = W^1token); needs >= {sign_test_minimum()} such runs",
+        ),
+        check_nonlinear_dir,
+        NONLINEAR_FIGURE,
+        known_failure=KnownFailure(
+            _too_few_multi_token_runs,
+            "too few runs select several tokens for the sign "
+            "test (it needs 7): quick profile, d = 10: 5 of 300 runs accepted, 2 with "
+            "several selected tokens, W^dir closer in both (0.0031 vs 0.0926 mean); at "
+            "d = 4: 37 of 41 informative runs, p < 1e-7",
+        ),
+    ),
+    Claim(
+        "att_svm.nonlinear_falls_with_d",
+        "nonlinear head: 1 − corr(W, W^dir) at the last step falls with d",
+        f"{SOURCE_TF}, official multi_token_converge notebook (stored plot)",
+        "reported",
+        study("nonlinear"),
+        Tolerance(
+            f"Mann-Whitney U, one-sided, level {LEVEL:g}",
+            "derived",
+            "scipy.stats.mannwhitneyu of the "
+            "accepted runs' gaps at the smallest vs the largest d, alternative='greater'",
+        ),
+        check_nonlinear_falls_with_d,
+        NONLINEAR_FIGURE,
+        known_failure=KnownFailure(
+            _few_runs_at_largest_d,
+            "too few accepted runs at the largest d: quick "
+            "profile, d = 10: 5 of 300 runs pass the notebook's rejection rules (it keeps "
+            "500 per d); the mean falls 16x (0.0492 at d = 4, 48 runs, to 0.0031) and "
+            "the median 3.5x, but the heavy-tailed d = 4 runs overlap the five d = 10 "
+            "runs: Mann-Whitney p = 0.056",
+        ),
+        tiny="the tiny profile compares d = 4 with d = 6 after 1000 steps (19 and 14 accepted runs, Mann-Whitney "
+        "p = 0.18); the notebook's trend is d = 4 to 10 after 2000 steps, which the quick profile runs",
+    ),
+    Claim(
+        "att_svm.joint_training",
+        "joint (v, p) training converges to v^mm and the relaxed p^mm",
+        f"{SOURCE_MM}, joint training (paper figure and official joint_training notebook)",
+        "theorem",
+        study("joint", ("instance",)),
+        Tolerance(
+            "corr ≥ 0.99",
+            "cut-off",
+            "directional convergence is logarithmically slow; 0.99 is an arbitrary finite-time level",
+        ),
+        check_joint,
+        JOINT_FIGURE,
+    ),
+    Claim(
+        "att_svm.single_input",
+        "single input: the global token from every start (γ3 = 0.9), or a locally optimal one from some (γ3 = 0)",
+        f"{SOURCE_MM}, official single_input_converge notebook; local optimality derived (notes A2)",
+        "theorem",
+        study("single_input", ("instance",)),
+        Tolerance(
+            "exact selection counts; corr ≥ 0.99",
+            "cut-off",
+            "the counts are exact; the 0.99 alignment level is arbitrary",
+        ),
+        check_single_input,
+    ),
 )

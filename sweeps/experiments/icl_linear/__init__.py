@@ -24,6 +24,7 @@ def estimate_bytes(params: IclLinearParams) -> float:
     prompts = sum(params.test_prompts * (n + 1) * (params.dim + 1) for n in params.test_lengths) * FLOAT
     return max(train, evaluate) + prompts
 
+
 EXPERIMENT = Experiment(
     name="icl_linear",
     description="In-context linear regression: multi-head softmax vs debiased GD, linear attention vs ZFB",
@@ -33,9 +34,18 @@ EXPERIMENT = Experiment(
     draw=draw,
     sweep={"train_length": "20,40,80"},
     # Seconds on one core: 300 steps at a 10x larger learning rate reach ± heads but not the γ → 0 limit.
-    tiny=Profile(overrides={"seeds": 2, "steps": 300, "lr": 1e-2, "batch_size": 64, "lsa_steps": 300,
-                            "test_lengths": [10, 40], "test_prompts": 2048},
-                 grid={"train_length": "20"}),
+    tiny=Profile(
+        overrides={
+            "seeds": 2,
+            "steps": 300,
+            "lr": 1e-2,
+            "batch_size": 64,
+            "lsa_steps": 300,
+            "test_lengths": [10, 40],
+            "test_prompts": 2048,
+        },
+        grid={"train_length": "20"},
+    ),
     paper=Profile(overrides={"seeds": 5, "steps": 500_000, "lsa_steps": 20_000, "test_prompts": 65536}),
     estimate_bytes=estimate_bytes,
 )

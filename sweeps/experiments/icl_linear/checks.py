@@ -61,8 +61,12 @@ def off_manifold(rows: pd.DataFrame) -> bool:
     the training length is above R_dGD(η*) + 0.02 (it did not reach the dGD solution)."""
     signs = two_signed(rows)
     risk = own_risk(rows, "softmax", heads=2)
-    return (not signs.empty and not bool(signs["two_signed"].any()) and not risk.empty
-            and bool((risk["value"] > risk["predicted"] + RISK).all()))
+    return (
+        not signs.empty
+        and not bool(signs["two_signed"].any())
+        and not risk.empty
+        and bool((risk["value"] > risk["predicted"] + RISK).all())
+    )
 
 
 def _heads(rows: pd.DataFrame, metric: str) -> str:
@@ -75,16 +79,20 @@ def two_signed_heads(rows: pd.DataFrame) -> Verdict:
         raise ValueError("no 2-head softmax circuits")
     ok = bool(signs["two_signed"].all())
     risk = own_risk(rows, "softmax", heads=2)["value"]
-    return Verdict("pass" if ok else "fail", "one head ω > 0, one ω < 0",
-                   f"ω = ({_heads(rows, 'omega')}); μ = ({_heads(rows, 'mu')}); risk {mean_spread(risk)}")
+    return Verdict(
+        "pass" if ok else "fail",
+        "one head ω > 0, one ω < 0",
+        f"ω = ({_heads(rows, 'omega')}); μ = ({_heads(rows, 'mu')}); risk {mean_spread(risk)}",
+    )
 
 
 def sign_match(rows: pd.DataFrame) -> Verdict:
     """sign ω_h = sign μ_h in every head of every head count H."""
     shares = select(rows, "sign_match").set_index("heads")["value"]
     ok = bool((shares == 1.0).all()) and not shares.empty
-    return Verdict("pass" if ok else "fail", "1 (every head)",
-                   "; ".join(f"H={int(h)}: {v:.3g}" for h, v in shares.items()))
+    return Verdict(
+        "pass" if ok else "fail", "1 (every head)", "; ".join(f"H={int(h)}: {v:.3g}" for h, v in shares.items())
+    )
 
 
 def single_head_signs_match(rows: pd.DataFrame) -> bool:
@@ -93,22 +101,28 @@ def single_head_signs_match(rows: pd.DataFrame) -> bool:
 
 def bounded(metric: str, bound: float, label: str) -> Check:
     """The 2-head model's ``metric`` is at most ``bound``."""
+
     def check(rows: pd.DataFrame) -> Verdict:
         values = select(rows, metric, heads=2)["value"]
         ok = not values.empty and bool((values <= bound).all())
         return Verdict("pass" if ok else "fail", f"{label} ≤ {bound:g}", ", ".join(f"{v:.3g}" for v in values))
+
     return check
 
 
 def multi_head_gain(rows: pd.DataFrame) -> Verdict:
     one, two = (float(own_risk(rows, "softmax", heads=h)["value"].iloc[0]) for h in (1, 2))
-    return Verdict("pass" if one - two > HEAD_GAIN else "fail", f"R(H=1) − R(H=2) > {HEAD_GAIN}",
-                   f"{one - two:.4g} (H=1: {one:.4g}; H=2: {two:.4g})")
+    return Verdict(
+        "pass" if one - two > HEAD_GAIN else "fail",
+        f"R(H=1) − R(H=2) > {HEAD_GAIN}",
+        f"{one - two:.4g} (H=1: {one:.4g}; H=2: {two:.4g})",
+    )
 
 
 def on_manifold(measure: Check) -> Check:
     """``measure`` judged on the seeds of the cell that reached S̄, with their count shown; a cell where
     no seed reached S̄ fails."""
+
     def check(rows: pd.DataFrame) -> Verdict:
         signs = two_signed(rows)
         seeds = signs.loc[signs["two_signed"], "seed"]
@@ -117,6 +131,7 @@ def on_manifold(measure: Check) -> Check:
             return Verdict("fail", "a seed at S̄", count)
         verdict = measure(rows[rows["seed"].isin(seeds)])
         return dataclasses.replace(verdict, measured=f"{verdict.measured} [{count}]")
+
     return check
 
 
@@ -133,9 +148,12 @@ def effective_step(rows: pd.DataFrame) -> Verdict:
 def solution_manifold(rows: pd.DataFrame) -> Verdict:
     mu = select(rows, "mu_plus", heads=2)
     gaps = (mu["value"] - mu["predicted"]).abs() / mu["predicted"]
-    return Verdict("pass" if bool((gaps <= MANIFOLD).all()) and not mu.empty else "fail",
-                   f"μ_γ(γ̂) = {mean_spread(mu['predicted'])}",
-                   f"μ₊ = {mean_spread(mu['value'])}; worst relative gap {gaps.max():.3g}", f"{MANIFOLD:g} relative")
+    return Verdict(
+        "pass" if bool((gaps <= MANIFOLD).all()) and not mu.empty else "fail",
+        f"μ_γ(γ̂) = {mean_spread(mu['predicted'])}",
+        f"μ₊ = {mean_spread(mu['value'])}; worst relative gap {gaps.max():.3g}",
+        f"{MANIFOLD:g} relative",
+    )
 
 
 def lsa_optimum(rows: pd.DataFrame) -> Verdict:
@@ -155,15 +173,23 @@ def lsa_risk_on_prediction(rows: pd.DataFrame) -> bool:
 
 def length_check(tolerance: float) -> Check:
     """Every seed's 2-head softmax risk at every test length L' is within ``tolerance`` of R_dGD(η*; L')."""
+
     def check(rows: pd.DataFrame) -> Verdict:
         risks = select(rows, "risk", "softmax", 2)
         if risks.empty:
             raise ValueError("no softmax risks")
-        verdicts = {int(n): within(g["value"], float(g["predicted"].iloc[0]), tolerance, reduce="worst")
-                    for n, g in risks.groupby("test_length")}
+        verdicts = {
+            int(n): within(g["value"], float(g["predicted"].iloc[0]), tolerance, reduce="worst")
+            for n, g in risks.groupby("test_length")
+        }
         ok = all(v.verdict == "pass" for v in verdicts.values())
-        return Verdict("pass" if ok else "fail", "; ".join(f"L'={n}: {v.predicted}" for n, v in verdicts.items()),
-                       "; ".join(f"L'={n}: {v.measured}" for n, v in verdicts.items()), f"{tolerance:g}")
+        return Verdict(
+            "pass" if ok else "fail",
+            "; ".join(f"L'={n}: {v.predicted}" for n, v in verdicts.items()),
+            "; ".join(f"L'={n}: {v.measured}" for n, v in verdicts.items()),
+            f"{tolerance:g}",
+        )
+
     return check
 
 
@@ -204,10 +230,12 @@ def linear_length_generalisation(rows: pd.DataFrame) -> Verdict:
         raise ValueError("no linear attention risks")
     bands = {int(n): lsa_band(g, LSA_ERROR) for n, g in risks.groupby("test_length")}
     outside = _outside_band(risks, LSA_ERROR)
-    return Verdict("pass" if outside.empty else "fail",
-                   "; ".join(f"L'={n}: [{lo:.4g}, {hi:.4g}]" for n, (lo, hi) in bands.items()),
-                   "; ".join(f"L'={int(n)}: {mean_spread(g['value'])}" for n, g in risks.groupby("test_length"))
-                   + f"; {len(outside)} of {len(risks)} (seed, L') outside")
+    return Verdict(
+        "pass" if outside.empty else "fail",
+        "; ".join(f"L'={n}: [{lo:.4g}, {hi:.4g}]" for n, (lo, hi) in bands.items()),
+        "; ".join(f"L'={int(n)}: {mean_spread(g['value'])}" for n, g in risks.groupby("test_length"))
+        + f"; {len(outside)} of {len(risks)} (seed, L') outside",
+    )
 
 
 def beats_limit_at_short_contexts(rows: pd.DataFrame) -> bool:
@@ -216,8 +244,11 @@ def beats_limit_at_short_contexts(rows: pd.DataFrame) -> bool:
     seeds = two_signed(rows).query("two_signed")["seed"]
     risks = select(rows[rows["seed"].isin(seeds)], "risk", heads=2)
     misses = risks[(risks["value"] - risks["predicted"]).abs() > RISK]
-    return (not misses.empty and bool((misses["test_length"] < misses["train_length"] / 2).all())
-            and bool((misses["value"] < misses["predicted"]).all()))
+    return (
+        not misses.empty
+        and bool((misses["test_length"] < misses["train_length"] / 2).all())
+        and bool((misses["value"] < misses["predicted"]).all())
+    )
 
 
 def oracle_risks(rows: pd.DataFrame) -> Verdict:
@@ -226,9 +257,12 @@ def oracle_risks(rows: pd.DataFrame) -> Verdict:
     if len(z) == 0:
         raise ValueError("no oracle risks")
     worst = oracles.iloc[int(np.argmax(z))]
-    return Verdict("pass" if bool((z <= ORACLE_Z).all()) else "fail", "closed forms (dGD, GD, OLS), MC Bayes risk",
-                   f"worst |MC − formula| = {z.max():.2f} standard errors ({worst['model']})",
-                   f"{ORACLE_Z:g} standard errors")
+    return Verdict(
+        "pass" if bool((z <= ORACLE_Z).all()) else "fail",
+        "closed forms (dGD, GD, OLS), MC Bayes risk",
+        f"worst |MC − formula| = {z.max():.2f} standard errors ({worst['model']})",
+        f"{ORACLE_Z:g} standard errors",
+    )
 
 
 def bayes_ratio(rows: pd.DataFrame) -> Verdict:
@@ -236,5 +270,8 @@ def bayes_ratio(rows: pd.DataFrame) -> Verdict:
     if ratios.empty:
         raise ValueError("no bayes_ratio rows")
     margin = float((ratios["predicted"] - ratios["value"]).min())
-    return Verdict("pass" if margin >= 0 else "fail", "ratio ≤ bound on every ξ",
-                   f"min(bound − ratio) = {margin:.4g} over {len(ratios)} values of ξ")
+    return Verdict(
+        "pass" if margin >= 0 else "fail",
+        "ratio ≤ bound on every ξ",
+        f"min(bound − ratio) = {margin:.4g} over {len(ratios)} values of ξ",
+    )

@@ -17,9 +17,11 @@ import torch
 
 from attnbench.models.icl_attention import LinearSelfAttentionICL, MultiHeadSoftmaxICL
 from attnbench.sweeps.experiments.base import RunContext
+from attnbench.sweeps.rows import Row, row
 from attnbench.sweeps.training import make_optimizer, train_ensemble
 from attnbench.sweeps.validation import Params, param
 from attnbench.tasks import icl_linear as task
+from attnbench.tasks.base import stack
 from attnbench.theory import icl_linear as theory
 
 
@@ -46,31 +48,46 @@ EVAL_CHUNK = 2048
 
 
 def _configs(params: IclLinearParams, members: int, length: int, batch: int) -> list[task.IclLinearConfig]:
-    return [task.IclLinearConfig(dim=params.dim, context_length=length, noise_var=params.noise_var,
-                                 batch_size=batch, stream=member) for member in range(members)]
+    return [
+        task.IclLinearConfig(
+            dim=params.dim, context_length=length, noise_var=params.noise_var, batch_size=batch, stream=member
+        )
+        for member in range(members)
+    ]
 
 
-def _ensemble_batch(configs: list[task.IclLinearConfig], split: task.Split, index: int,
-                    device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    batches = [task.sample(config, split, index) for config in configs]
-    inputs = torch.stack([b.inputs for b in batches]).to(device)
-    return inputs, torch.stack([b.targets for b in batches]).to(device)
+def _ensemble_batch(
+    configs: list[task.IclLinearConfig], split: task.Split, index: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    batch = stack(configs, split, index)
+    return batch.inputs.to(device), batch.targets.to(device)
 
 
 def _test_set(params: IclLinearParams, length: int) -> list[task.Batch]:
     """The shared test prompts at one length (stream 0, split ``test``): every model sees the same ones."""
-    config = task.IclLinearConfig(dim=params.dim, context_length=length, noise_var=params.noise_var,
-                                  batch_size=min(EVAL_CHUNK, params.test_prompts))
+    config = task.IclLinearConfig(
+        dim=params.dim,
+        context_length=length,
+        noise_var=params.noise_var,
+        batch_size=min(EVAL_CHUNK, params.test_prompts),
+    )
     chunks = -(-params.test_prompts // config.batch_size)
-    return [task.sample(config, "test", i) for i in range(chunks)]
+    return [config.sample("test", i) for i in range(chunks)]
 
 
-def _train(model: torch.nn.Module, params: IclLinearParams, steps: int, lr: float, ctx: RunContext,
-           label: str, extra: dict) -> list[dict]:
+def _train(
+    model: torch.nn.Module,
+    params: IclLinearParams,
+    steps: int,
+    lr: float,
+    ctx: RunContext,
+    label: str,
+    extra: dict[str, object],
+) -> list[Row]:
     """Train an ensemble with fresh batches (Adam); return its train-loss rows."""
     configs = _configs(params, params.seeds, params.train_length, params.batch_size)
     optimizer = make_optimizer(model.parameters(), "adam", lr)
-    rows: list[dict] = []
+    rows: list[Row] = []
 
     def losses(step: int) -> torch.Tensor:
         inputs, targets = _ensemble_batch(configs, "train", step, ctx.device)
@@ -78,8 +95,9 @@ def _train(model: torch.nn.Module, params: IclLinearParams, steps: int, lr: floa
 
     def log(step: int, member_losses: torch.Tensor) -> None:
         if (step + 1) % params.log_every == 0 or step + 1 == steps:
-            rows.extend({"metric": "train_loss", "step": step + 1, "seed": seed, "value": float(v), **extra}
-                        for seed, v in enumerate(member_losses.tolist()))
+            rows.extend(
+                row("train_loss", v, step=step + 1, seed=seed, **extra) for seed, v in enumerate(member_losses.tolist())
+            )
 
     train_ensemble(losses, optimizer, steps, show_progress=ctx.progress, desc=label, on_step=log)
     return rows
@@ -97,20 +115,19 @@ def _risk(model: torch.nn.Module, test_set: list[task.Batch], members: int, devi
     return (total / count).numpy()
 
 
-def _circuit_rows(model: MultiHeadSoftmaxICL, params: IclLinearParams, heads: int) -> list[dict]:
+def _circuit_rows(model: MultiHeadSoftmaxICL, params: IclLinearParams, heads: int) -> list[Row]:
     """He et al.'s emergent structure, read per seed from the learned circuits."""
     d, length, noise = params.dim, params.train_length, params.noise_var
     kq, ov = model.circuits()
-    rows = []
+    rows: list[Row] = []
     for seed in range(kq.shape[0]):
         block = kq[seed, :, :d, :d].double()
         omega = torch.diagonal(block, dim1=-2, dim2=-1).mean(-1).numpy()
         mu = ov[seed, :, d].double().numpy()
         off_diagonal = block - torch.diag_embed(torch.diagonal(block, dim1=-2, dim2=-1))
-        common = {"seed": seed, "model": "softmax", "heads": heads}
+        common = {"model": "softmax", "heads": heads}
         for h in range(heads):
-            rows += [{"metric": "omega", "head": h, "value": omega[h], **common},
-                     {"metric": "mu", "head": h, "value": mu[h], **common}]
+            rows += [row("omega", omega[h], seed=seed, head=h, **common), row("mu", mu[h], seed=seed, head=h, **common)]
         gamma_hat = float(np.abs(omega).mean())
         summary = {
             "sign_match": (float(np.mean(np.sign(omega) == np.sign(mu))), 1.0),
@@ -122,38 +139,46 @@ def _circuit_rows(model: MultiHeadSoftmaxICL, params: IclLinearParams, heads: in
             summary["zero_sum"] = (float(abs(mu.sum()) / np.abs(mu).sum()), 0.0)
             summary["omega_spread"] = (float(np.max(np.abs(np.abs(omega) / gamma_hat - 1))), 0.0)
             summary["mu_plus"] = (float(mu[mu > 0].sum()), theory.mu_gamma(gamma_hat, d, length, noise))
-        rows += [{"metric": k, "value": v, "predicted": p, **common} for k, (v, p) in summary.items()]
+        rows += [row(k, v, predicted=p, seed=seed, **common) for k, (v, p) in summary.items()]
     return rows
 
 
-def _oracle_rows(params: IclLinearParams, length: int, test_set: list[task.Batch]) -> list[dict]:
+def _oracle_rows(params: IclLinearParams, length: int, test_set: list[task.Batch]) -> list[Row]:
     """Monte-Carlo risks of the oracles on the test prompts beside their closed forms (fp64)."""
     d, noise = params.dim, params.noise_var
     eta_star, eta_gd = theory.eta_star(d, length, noise), theory.eta_gd(d, length, noise)
     config = task.IclLinearConfig(dim=d, context_length=length, noise_var=noise)
     oracles = {
-        "dgd": (lambda x: task.debiased_gd_predict(x, eta_star), theory.dgd_risk(eta_star, d, length, noise)),
-        "gd": (lambda x: task.gd_predict(x, eta_gd), theory.gd_risk(eta_gd, d, length, noise)),
-        "ols": (task.ols_predict, theory.ols_risk(d, length, noise)),
-        "bayes": (lambda x: task.bayes_predict(x, config), theory.bayes_risk(d, length, noise)[0]),
+        "dgd": (lambda b: task.debiased_gd_predict(b.inputs, eta_star), theory.dgd_risk(eta_star, d, length, noise)),
+        "gd": (lambda b: task.gd_predict(b.inputs, eta_gd), theory.gd_risk(eta_gd, d, length, noise)),
+        "ols": (lambda b: task.ols_predict(b.inputs), theory.ols_risk(d, length, noise)),
+        "bayes": (config.oracle, theory.bayes_risk(d, length, noise)[0]),
     }
-    rows = []
+    doubled = [task.Batch(b.inputs.double(), b.targets.double(), b.loss_mask) for b in test_set]
+    rows: list[Row] = []
     for name, (predict, predicted) in oracles.items():
-        errors = torch.cat([(predict(b.inputs.double()) - b.targets.double()) ** 2 for b in test_set])
-        rows.append({"metric": "risk", "model": name, "test_length": length, "value": float(errors.mean()),
-                     "predicted": predicted, "std_error": float(errors.std() / errors.numel() ** 0.5)})
+        errors = torch.cat([(predict(b) - b.targets) ** 2 for b in doubled])
+        rows.append(
+            row(
+                "risk",
+                errors.mean(),
+                predicted=predicted,
+                model=name,
+                test_length=length,
+                std_error=float(errors.std() / errors.numel() ** 0.5),
+            )
+        )
     return rows
 
 
-def _bayes_ratio_rows(noise_var: float) -> list[dict]:
+def _bayes_ratio_rows(noise_var: float) -> list[Row]:
     """He et al. 2025, Thm 1(3) on a ξ grid where its conditions hold: the bound minus the limit ratio."""
-    rows = []
+    rows: list[Row] = []
     for xi in np.geomspace(1e-2, 1e2, 41):
         if noise_var <= 0 or noise_var + 1 / xi <= 1:
             continue
         ratio = theory.dgd_risk_limit(xi, noise_var) / theory.bayes_risk_limit(xi, noise_var)
-        rows.append({"metric": "bayes_ratio", "xi": xi, "value": ratio,
-                     "predicted": theory.bayes_ratio_bound(xi, noise_var)})
+        rows.append(row("bayes_ratio", ratio, predicted=theory.bayes_ratio_bound(xi, noise_var), xi=xi))
     return rows
 
 
@@ -163,29 +188,41 @@ def run(params: IclLinearParams, ctx: RunContext) -> pd.DataFrame:
     d, length, noise = params.dim, params.train_length, params.noise_var
     generator = torch.Generator().manual_seed(ctx.seed)
     test_sets = {n: _test_set(params, n) for n in sorted(set(params.test_lengths) | {length})}
-    rows: list[dict] = []
+    rows: list[Row] = []
     for heads in params.heads:
         model = MultiHeadSoftmaxICL(params.seeds, heads, d, generator).to(ctx.device)
-        rows += _train(model, params, params.steps, params.lr, ctx, f"softmax H={heads}",
-                       {"model": "softmax", "heads": heads})
+        rows += _train(
+            model, params, params.steps, params.lr, ctx, f"softmax H={heads}", {"model": "softmax", "heads": heads}
+        )
         rows += _circuit_rows(model, params, heads)
         eta = theory.eta_star(d, length, noise)
         for n, test_set in test_sets.items():
-            rows += [{"metric": "risk", "model": "softmax", "heads": heads, "seed": s, "test_length": n,
-                      "value": v, "predicted": theory.dgd_risk(eta, d, n, noise)}
-                     for s, v in enumerate(_risk(model, test_set, params.seeds, ctx.device))]
+            rows += [
+                row(
+                    "risk",
+                    v,
+                    predicted=theory.dgd_risk(eta, d, n, noise),
+                    seed=s,
+                    model="softmax",
+                    heads=heads,
+                    test_length=n,
+                )
+                for s, v in enumerate(_risk(model, test_set, params.seeds, ctx.device))
+            ]
     lsa = LinearSelfAttentionICL(params.seeds, d, length, generator).to(ctx.device)
-    rows += _train(lsa, params, params.lsa_steps, params.lsa_lr, ctx, "linear attention",
-                   {"model": "linear_attention"})
+    rows += _train(lsa, params, params.lsa_steps, params.lsa_lr, ctx, "linear attention", {"model": "linear_attention"})
     optimum = theory.lsa_optimum(np.eye(d), length, noise, 1.0 / d)
     gap = lsa.preconditioner().double() - torch.from_numpy(optimum)
     errors = torch.linalg.matrix_norm(gap) / np.linalg.norm(optimum)
-    rows += [{"metric": "preconditioner_error", "model": "linear_attention", "seed": s, "value": float(e),
-              "predicted": 0.0} for s, e in enumerate(errors)]
+    rows += [
+        row("preconditioner_error", e, predicted=0.0, seed=s, model="linear_attention") for s, e in enumerate(errors)
+    ]
     for n, test_set in test_sets.items():
         predicted = theory.linear_attention_length_risk(n, length, d, noise)
-        rows += [{"metric": "risk", "model": "linear_attention", "seed": s, "test_length": n, "value": v,
-                  "predicted": predicted} for s, v in enumerate(_risk(lsa, test_set, params.seeds, ctx.device))]
+        rows += [
+            row("risk", v, predicted=predicted, seed=s, model="linear_attention", test_length=n)
+            for s, v in enumerate(_risk(lsa, test_set, params.seeds, ctx.device))
+        ]
     rows += _oracle_rows(params, length, test_sets[length])
     rows += _bayes_ratio_rows(noise)
     table = pd.DataFrame(rows)

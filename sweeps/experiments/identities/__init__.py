@@ -1,7 +1,8 @@
 """Exact identities and bounds between attention variants (issue 8; notes extra_theory.md §1–7, §11, §13).
 
 Sections of the table (column ``section``): regression, monoid, chunk, sigmoid, pathology, gradient, hedgehog,
-ssm (`compute`), each a `Section` with its own nested params (`params`). Identities are `consistency` claims
+ssm (`compute`), each a `Section` with its own nested params (`params`); the measurements are in `measures` and,
+for the forms of one mixer (through the mixers' ``FORMS``), `form_measures`. Identities are `consistency` claims
 asserted to fp64 round-off; the sigmoid 1/n rate and the Hedgehog properties are the papers' predictions
 (`theorem`).
 """
@@ -33,11 +34,15 @@ EXPERIMENT = Experiment(
     run=run,
     claims=CLAIMS,
     draw=draw,
-    tiny=Profile(overrides=_every_section(
-        1, monoid={"lengths": [5, 64]},
-        chunk={"tiling_length": 20, "block_sizes": [7], "chunk_length": 12, "chunk_sizes": [5]},
-        sigmoid={"lengths": [16, 512, 1024, 2048]}, pathology={"mala_magnitudes": [2.0]},
-        gradient={"tight_epsilons": [1e-3]})),
+    tiny=Profile(
+        overrides=_every_section(
+            1,
+            monoid={"lengths": [5, 64]},
+            chunk={"tiling_length": 20, "block_sizes": [7], "chunk_length": 12, "chunk_sizes": [5]},
+            sigmoid={"lengths": [16, 512, 1024, 2048]},
+            pathology={"mala_magnitudes": [2.0]},
+        )
+    ),
     paper=Profile(overrides=_every_section(10, sigmoid={"lengths": [16, 64, 256, 1024, 4096, 8192]})),
     sections=SECTIONS,
 )

@@ -13,18 +13,27 @@ FP64_TOLERANCE = 1e-10
 # A "gap" (a variant that must NOT satisfy an identity) counts when it is at least this large: far above fp64
 # round-off, so the difference cannot be numerical noise.
 GAP_THRESHOLD = 1e-3
-FP64 = Tolerance(f"{FP64_TOLERANCE:g} relative", "cut-off",
-                 "fp64 round-off of these sums measures 1e-16 to 1e-13 and an algebraic mistake gives 1e-2 or more; "
-                 "the threshold sits between them, three orders above the round-off")
-FP64_AND_GAP = Tolerance(f"{FP64_TOLERANCE:g}; gap ≥ {GAP_THRESHOLD:g}", "cut-off",
-                         "identity to fp64 round-off (1e-16 to 1e-13 measured); the contrasting case must differ by "
-                         "a margin far above round-off")
+FP64 = Tolerance(
+    f"{FP64_TOLERANCE:g} relative",
+    "cut-off",
+    "fp64 round-off of these sums measures 1e-16 to 1e-13 and an algebraic mistake gives 1e-2 or more; "
+    "the threshold sits between them, three orders above the round-off",
+)
+FP64_AND_GAP = Tolerance(
+    f"{FP64_TOLERANCE:g}; gap ≥ {GAP_THRESHOLD:g}",
+    "cut-off",
+    "identity to fp64 round-off (1e-16 to 1e-13 measured); the contrasting case must differ by "
+    "a margin far above round-off",
+)
 
 
 def metric_scope(*metrics: str, cells: tuple[str, ...] = ("seed", "size", "variant")) -> Scope:
     """The rows of ``metrics``, one cell per (seed, size, variant) unless ``cells`` says otherwise."""
-    return Scope(cells=cells, where={"metric": metrics},
-                 reason=f"the claim is about {', '.join(metrics)} (the rows of its own identity)")
+    return Scope(
+        cells=cells,
+        where={"metric": metrics},
+        reason=f"the claim is about {', '.join(metrics)} (the rows of its own identity)",
+    )
 
 
 def values(rows: pd.DataFrame, metric: str) -> pd.Series:
@@ -32,8 +41,9 @@ def values(rows: pd.DataFrame, metric: str) -> pd.Series:
     return rows.loc[rows["metric"] == metric, "value"].astype(float)
 
 
-def errors_at_most(*metrics: str, tolerance: float = FP64_TOLERANCE,
-                   predicted: str = "0 (exact identity)") -> Callable[[pd.DataFrame], Verdict]:
+def errors_at_most(
+    *metrics: str, tolerance: float = FP64_TOLERANCE, predicted: str = "0 (exact identity)"
+) -> Callable[[pd.DataFrame], Verdict]:
     """Check (one cell): the largest value of every metric is ≤ ``tolerance`` (NaN fails)."""
 
     def check(rows: pd.DataFrame) -> Verdict:
@@ -51,7 +61,11 @@ def identity_with_gap(identity: str, gap: str) -> Callable[[pd.DataFrame], Verdi
     def check(rows: pd.DataFrame) -> Verdict:
         exact, contrast = values(rows, identity).max(), values(rows, gap).min()
         passed = exact <= FP64_TOLERANCE and contrast >= GAP_THRESHOLD
-        return Verdict("pass" if passed else "fail", f"{identity} = 0; {gap} > 0",
-                       f"{identity}: {exact:.2e}; {gap}: {contrast:.3g}", f"≤ {FP64_TOLERANCE:g}; ≥ {GAP_THRESHOLD:g}")
+        return Verdict(
+            "pass" if passed else "fail",
+            f"{identity} = 0; {gap} > 0",
+            f"{identity}: {exact:.2e}; {gap}: {contrast:.3g}",
+            f"≤ {FP64_TOLERANCE:g}; ≥ {GAP_THRESHOLD:g}",
+        )
 
     return check

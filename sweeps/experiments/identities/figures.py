@@ -21,12 +21,17 @@ def _draw_errors(table: pd.DataFrame, out_dir: Path) -> Path:
     names = worst.index.str.replace("_", " ")
     zero = (worst <= 0).to_numpy()
     ax.barh(names, worst.clip(lower=ZERO_AT).to_numpy(), color=["tab:grey" if z else "tab:blue" for z in zero])
-    handles = [Patch(color="tab:blue", label="measured (fp64)"),
-               Patch(color="tab:grey", label=f"exactly 0 (drawn at {ZERO_AT:g})")]
+    handles = [
+        Patch(color="tab:blue", label="measured (fp64)"),
+        Patch(color="tab:grey", label=f"exactly 0 (drawn at {ZERO_AT:g})"),
+    ]
     ax.axvline(FP64_TOLERANCE, color="tab:red", linestyle="--", label=f"tolerance {FP64_TOLERANCE:g}")
     ax.set_xscale("log")
-    ax.set(xlabel="max relative error (theory: 0)", ylabel="identity",
-           title="Exact identities: measured error against the fp64 tolerance")
+    ax.set(
+        xlabel="max relative error (theory: 0)",
+        ylabel="identity",
+        title="Exact identities: measured error against the fp64 tolerance",
+    )
     legend_outside(ax, handles=[*handles, *ax.get_legend_handles_labels()[0]])
     return save(fig, out_dir, "errors.png")
 
@@ -35,15 +40,17 @@ def _draw_duplication(table: pd.DataFrame, out_dir: Path) -> Path:
     """The sigmoid duplication change vs n beside its bound and the E[e^{2s}]/(2n) limit."""
     fig, ax = plt.subplots(figsize=(6.8, 3.6), layout="constrained")
     for metric, label, style, theory_label in (
-        ("sigmoid_duplication", r"max $|\Delta o|$ (random $V$)", "o-",
-         r"bound $\frac{e^{2}}{2n} \sum \sigma |v|$"),
+        ("sigmoid_duplication", r"max $|\Delta o|$ (random $V$)", "o-", r"bound $\frac{e^{2}}{2n} \sum \sigma |v|$"),
         ("sigmoid_duplication_row_sum", r"mean row-sum change ($V = 1$)", "s-", r"limit $\mathbb{E}[e^{2s}] / (2n)$"),
     ):
         rows = table[table["metric"] == metric].groupby("size")[["value", "predicted"]].mean()
         ax.loglog(rows.index, rows["value"], style, label=label)
         ax.loglog(rows.index, rows["predicted"], "--", label=theory_label)
-    ax.set(xlabel=r"sequence length $n$", ylabel="change after duplicating the sequence",
-           title=r"Sigmoid attention, $b = -\log n$")
+    ax.set(
+        xlabel=r"sequence length $n$",
+        ylabel="change after duplicating the sequence",
+        title=r"Sigmoid attention, $b = -\log n$",
+    )
     legend_outside(ax)
     return save(fig, out_dir, "sigmoid_duplication.png")
 

@@ -22,7 +22,7 @@ def _seeds() -> Any:
 
 @dataclass
 class RegressionParams(SectionParams):
-    """Attention as regression: Nadaraya–Watson, linear/least-squares recall, Titans, RLS, QK-norm smoother."""
+    """Attention as regression: Titans' linear memory as the delta rule, RLS as ridge."""
 
     seeds: int = _seeds()
     length: int = param(40, ge=2, help="sequence length n")
@@ -54,16 +54,17 @@ class SigmoidParams(SectionParams):
     """Sigmoid attention: tiling, row sums and the sequence-duplication bound with its 1/n rate."""
 
     seeds: int = _seeds()
-    lengths: list[int] = param([16, 128, 512, 1024, 2048, 4096], ge=1,
-                               help="sequence lengths of the duplication study")
+    lengths: list[int] = param([16, 128, 512, 1024, 2048, 4096], ge=1, help="sequence lengths of the duplication study")
     slope_min_length: int = param(512, ge=1, help="smallest n of the 1/n slope fit")
 
     def check(self) -> None:
         """The 1/n slope is fitted on the lengths ≥ slope_min_length: at least three of them, so that the fit
         has a standard error."""
-        require(sum(n >= self.slope_min_length for n in self.lengths) >= 3, "params.sigmoid.slope_min_length",
-                "at least three of params.sigmoid.lengths must be >= slope_min_length (the 1/n slope is fitted "
-                "on them)")
+        require(
+            sum(n >= self.slope_min_length for n in self.lengths) >= 3,
+            "params.sigmoid.slope_min_length",
+            "at least three of params.sigmoid.lengths must be >= slope_min_length (the 1/n slope is fitted on them)",
+        )
 
 
 @dataclass
@@ -76,10 +77,9 @@ class PathologyParams(SectionParams):
 
 @dataclass
 class GradientParams(SectionParams):
-    """Gradient scaling of homogeneous kernels, the softmax Jacobian bound and the normalised tight case."""
+    """Gradient scaling of homogeneous kernels."""
 
     seeds: int = _seeds()
-    tight_epsilons: list[float] = param([1e-2, 1e-4, 1e-6], gt=0, help="ε of the tight case")
 
 
 @dataclass
@@ -106,6 +106,6 @@ class IdentitiesParams(Params):
     chunk: ChunkParams = section(ChunkParams, help="Lightning tiling and chunked DeltaNet")
     sigmoid: SigmoidParams = section(SigmoidParams, help="sigmoid attention and its duplication bound")
     pathology: PathologyParams = section(PathologyParams, help="linear-attention pathologies, MALA")
-    gradient: GradientParams = section(GradientParams, help="gradient scaling and the softmax Jacobian")
+    gradient: GradientParams = section(GradientParams, help="gradient scaling of homogeneous kernels")
     hedgehog: HedgehogParams = section(HedgehogParams, help="Taylor-2 kernel and Hedgehog properties")
     ssm: SSMParams = section(SSMParams, help="linear attention as a state-space recurrence")

@@ -21,8 +21,15 @@ EXPERIMENT = Experiment(
     run=run,
     claims=CLAIMS,
     draw=draw,
-    tiny=Profile(overrides={"sample_sizes": [250, 750, 2250], "n_test": 200, "n_test_linear": 20000,
-                            "bandwidths": np.geomspace(0.03, 0.3, 6).round(5).tolist()}),
-    paper=Profile(overrides={"dim": 2, "sample_sizes": [100, 316, 1000, 3162, 10000, 31623], "seeds": 8,
-                             "n_test": 2000}),
+    tiny=Profile(
+        overrides={
+            "sample_sizes": [250, 750, 2250],
+            "n_test": 200,
+            "n_test_linear": 20000,
+            "bandwidths": np.geomspace(0.03, 0.3, 6).round(5).tolist(),
+        }
+    ),
+    paper=Profile(
+        overrides={"dim": 2, "sample_sizes": [100, 316, 1000, 3162, 10000, 31623], "seeds": 8, "n_test": 2000}
+    ),
 )

@@ -23,16 +23,26 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         line = ax.loglog(mean.index, mean.to_numpy(), marker="o", label=f"{NAMES.get(name, name)} (measured)")[0]
         if name in EXPONENTS:
             boundary = tuned_imse(table, name, "boundary").groupby("n").value.mean()
-            ax.loglog(boundary.index, boundary.to_numpy(), marker="x", linestyle="-.", color=line.get_color(),
-                      label=f"{NAMES.get(name, name)}, boundary layer")
+            ax.loglog(
+                boundary.index,
+                boundary.to_numpy(),
+                marker="x",
+                linestyle="-.",
+                color=line.get_color(),
+                label=f"{NAMES.get(name, name)}, boundary layer",
+            )
             exponent = EXPONENTS[name](dim)
             anchor = mean.iloc[0] * (mean.index / mean.index[0]) ** exponent
-            ax.loglog(mean.index, anchor, linestyle="--", color=line.get_color(),
-                      label=f"theory: $n^{{{exponent:.2f}}}$")
+            ax.loglog(
+                mean.index, anchor, linestyle="--", color=line.get_color(), label=f"theory: $n^{{{exponent:.2f}}}$"
+            )
     predicted = table[table.estimator == "global_linear"].groupby("n").predicted.first()
     ax.loglog(predicted.index, predicted.to_numpy(), linestyle=":", color="k", label="theory: global linear")
-    ax.set(xlabel=r"context length $n$", ylabel=r"tuned IMSE against $f$ (seed mean)",
-           title=f"LLA bias–variance, $d = {dim}$")
+    ax.set(
+        xlabel=r"context length $n$",
+        ylabel=r"tuned IMSE against $f$ (seed mean)",
+        title=f"LLA bias–variance, $d = {dim}$",
+    )
     ax.grid(True, which="both", alpha=0.3)
     legend_outside(ax)
     return [save(fig, out_dir, FIGURE)]

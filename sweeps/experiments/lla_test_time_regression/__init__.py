@@ -15,7 +15,7 @@ from attnbench.sweeps.experiments.lla_test_time_regression.run import LLATestTim
 EXPERIMENT = Experiment(
     name="lla_test_time_regression",
     description="In-context (untrained) test-time regression on a piecewise-linear stream: LLA vs softmax, "
-                "linear attention, ridge (MesaNet) with/without intercept",
+    "linear attention, ridge (MesaNet) with/without intercept",
     params=LLATestTimeRegressionParams,
     run=run,
     claims=CLAIMS,

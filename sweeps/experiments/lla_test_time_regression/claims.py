@@ -20,12 +20,18 @@ from attnbench.sweeps.experiments.lla_test_time_regression.tables import halves,
 SOURCE = "Zuo et al. 2025, §5 Fig. 2 (paraphrased, second-hand); generator reconstructed (derived)"
 LEVEL = f"{FALSE_FAILURE_RATE:.0%}"
 IDENTITY_TOLERANCE = 1e-12
-PER_CONFIG = Scope(cells=("segment_length", "dim"), where={"stream": ("drifting",), "metric": ("mse_half",)},
-                   reason="the drifting stream, where y_t is a piecewise-linear function of x_t (the stationary "
-                          "control is not: it is drawn only), and its per-seed half-segment rows (the per-position "
-                          "seed means are for the figure)")
-ORDERING = Tolerance(f"{LEVEL} one-sided t-test per comparison", "derived",
-                     "scipy.stats.ttest_1samp(alternative='greater') of the per-seed log-MSE gaps")
+PER_CONFIG = Scope(
+    cells=("segment_length", "dim"),
+    where={"stream": ("drifting",), "metric": ("mse_half",)},
+    reason="the drifting stream, where y_t is a piecewise-linear function of x_t (the stationary "
+    "control is not: it is drawn only), and its per-seed half-segment rows (the per-position "
+    "seed means are for the figure)",
+)
+ORDERING = Tolerance(
+    f"{LEVEL} one-sided t-test per comparison",
+    "derived",
+    "scipy.stats.ttest_1samp(alternative='greater') of the per-seed log-MSE gaps",
+)
 
 
 def significant(gaps: pd.Series) -> bool:
@@ -35,14 +41,19 @@ def significant(gaps: pd.Series) -> bool:
 
 def check_improves_within_segment(rows: pd.DataFrame) -> Verdict:
     """Every segment: LLA's late-half MSE is significantly below its early-half MSE."""
-    lla = halves(rows)[lambda t: t.estimator == "lla"].pivot_table(index=["segment", "seed"], columns="half",
-                                                                   values="value")
+    lla = halves(rows)[lambda t: t.estimator == "lla"].pivot_table(
+        index=["segment", "seed"], columns="half", values="value"
+    )
     outcomes = (np.log(lla.early) - np.log(lla.late)).groupby(level="segment").apply(significant)
     drop = ((lla.early - lla.late) / lla.early).mean()
     missed = outcomes[~outcomes].index.tolist()
-    return Verdict("pass" if outcomes.all() else "fail", "late-half MSE < early-half MSE in every segment",
-                   f"{int(outcomes.sum())}/{len(outcomes)} segments; mean relative drop {drop:.0%}"
-                   + (f"; not significant in segments {missed}" if missed else ""), f"one-sided {LEVEL} per segment")
+    return Verdict(
+        "pass" if outcomes.all() else "fail",
+        "late-half MSE < early-half MSE in every segment",
+        f"{int(outcomes.sum())}/{len(outcomes)} segments; mean relative drop {drop:.0%}"
+        + (f"; not significant in segments {missed}" if missed else ""),
+        f"one-sided {LEVEL} per segment",
+    )
 
 
 def check_lla_best_overall(rows: pd.DataFrame) -> Verdict:
@@ -50,10 +61,13 @@ def check_lla_best_overall(rows: pd.DataFrame) -> Verdict:
     overall = overall_mse(rows)
     failures = [b for b in COMPETITORS[1:] if not significant(np.log(overall[b] / overall["lla"]))]
     best = min(COMPETITORS[1:], key=lambda name: overall[name].mean())
-    return Verdict("pass" if not failures else "fail", "LLA has the lowest overall MSE",
-                   f"LLA {overall['lla'].mean():.3g} vs best baseline {best} {overall[best].mean():.3g}"
-                   + (f"; not significantly above LLA: {failures}" if failures else ""),
-                   f"one-sided {LEVEL} per baseline")
+    return Verdict(
+        "pass" if not failures else "fail",
+        "LLA has the lowest overall MSE",
+        f"LLA {overall['lla'].mean():.3g} vs best baseline {best} {overall[best].mean():.3g}"
+        + (f"; not significantly above LLA: {failures}" if failures else ""),
+        f"one-sided {LEVEL} per baseline",
+    )
 
 
 def check_ridge_is_bayes_in_first_segment(rows: pd.DataFrame) -> Verdict:
@@ -63,14 +77,20 @@ def check_ridge_is_bayes_in_first_segment(rows: pd.DataFrame) -> Verdict:
     ridge = first[first.estimator == "ridge"]
     deviation = float(((ridge.value - ridge.predicted).abs() / ridge.predicted).max())
     per_seed = segment_mse(first).xs(0, level="segment")
-    failures = [other for other in COMPETITORS if other != "ridge"
-                and not significant(np.log(per_seed[other] / per_seed["ridge"]))]
+    failures = [
+        other
+        for other in COMPETITORS
+        if other != "ridge" and not significant(np.log(per_seed[other] / per_seed["ridge"]))
+    ]
     ok = deviation <= IDENTITY_TOLERANCE and not failures
     missed = f"; not significantly above ridge: {failures}" if failures else ""
-    return Verdict("pass" if ok else "fail", "ridge MSE = oracle MSE; ridge < every other competitor",
-                   f"max |ridge − oracle| / oracle {deviation:.1e}; ridge {per_seed['ridge'].mean():.3g} vs LLA "
-                   f"{per_seed['lla'].mean():.3g}{missed}",
-                   f"identity ≤ {IDENTITY_TOLERANCE:g} relative; one-sided {LEVEL} per competitor")
+    return Verdict(
+        "pass" if ok else "fail",
+        "ridge MSE = oracle MSE; ridge < every other competitor",
+        f"max |ridge − oracle| / oracle {deviation:.1e}; ridge {per_seed['ridge'].mean():.3g} vs LLA "
+        f"{per_seed['lla'].mean():.3g}{missed}",
+        f"identity ≤ {IDENTITY_TOLERANCE:g} relative; one-sided {LEVEL} per competitor",
+    )
 
 
 def check_lla_beats_ridge_after_first_segment(rows: pd.DataFrame) -> Verdict:
@@ -80,27 +100,60 @@ def check_lla_beats_ridge_after_first_segment(rows: pd.DataFrame) -> Verdict:
     outcomes = np.log(later["ridge"] / later["lla"]).groupby(level="segment").apply(significant)
     ratio = (later["ridge"] / later["lla"]).mean()
     missed = outcomes[~outcomes].index.tolist()
-    return Verdict("pass" if outcomes.all() else "fail", "LLA < ridge in every segment after the first",
-                   f"{int(outcomes.sum())}/{len(outcomes)} segments; mean ratio ridge/LLA {ratio:.2f}"
-                   + (f"; not significant in segments {missed}" if missed else ""), f"one-sided {LEVEL} per segment")
+    return Verdict(
+        "pass" if outcomes.all() else "fail",
+        "LLA < ridge in every segment after the first",
+        f"{int(outcomes.sum())}/{len(outcomes)} segments; mean ratio ridge/LLA {ratio:.2f}"
+        + (f"; not significant in segments {missed}" if missed else ""),
+        f"one-sided {LEVEL} per segment",
+    )
 
 
 CLAIMS = (
-    Claim("lla_test_time_regression.improves_within_segment",
-          "LLA's MSE decreases within each segment as in-distribution data accumulates", SOURCE, "reported",
-          PER_CONFIG, ORDERING, check_improves_within_segment, "per_position_drifting.png"),
-    Claim("lla_test_time_regression.lla_best_overall",
-          "LLA has a lower overall MSE than softmax, linear attention and ridge (with/without intercept)", SOURCE,
-          "reported", PER_CONFIG, ORDERING, check_lla_best_overall, "ratio_vs_dim.png"),
-    Claim("lla_test_time_regression.ridge_is_bayes_in_first_segment",
-          "in the first segment ridge (MesaNet) is the Bayes posterior mean, so it is best there",
-          "derived (λ = σ²/τ² on one segment's data is the posterior mean; the paper's 'MesaNet best in the first "
-          "segment' holds by construction)", "consistency", PER_CONFIG,
-          Tolerance(f"{IDENTITY_TOLERANCE:g} relative (identity); {LEVEL} one-sided t-tests", "cut-off",
-                    "the identity is fp64 round-off of the same computation (cut-off); the orderings are "
-                    "scipy.stats.ttest_1samp of per-seed log-MSE gaps"),
-          check_ridge_is_bayes_in_first_segment, "per_position_drifting.png"),
-    Claim("lla_test_time_regression.lla_beats_ridge_after_first_segment",
-          "after the first segment ridge (MesaNet) degrades: LLA beats it in every later segment", SOURCE, "reported",
-          PER_CONFIG, ORDERING, check_lla_beats_ridge_after_first_segment, "per_position_drifting.png"),
+    Claim(
+        "lla_test_time_regression.improves_within_segment",
+        "LLA's MSE decreases within each segment as in-distribution data accumulates",
+        SOURCE,
+        "reported",
+        PER_CONFIG,
+        ORDERING,
+        check_improves_within_segment,
+        "per_position_drifting.png",
+    ),
+    Claim(
+        "lla_test_time_regression.lla_best_overall",
+        "LLA has a lower overall MSE than softmax, linear attention and ridge (with/without intercept)",
+        SOURCE,
+        "reported",
+        PER_CONFIG,
+        ORDERING,
+        check_lla_best_overall,
+        "ratio_vs_dim.png",
+    ),
+    Claim(
+        "lla_test_time_regression.ridge_is_bayes_in_first_segment",
+        "in the first segment ridge (MesaNet) is the Bayes posterior mean, so it is best there",
+        "derived (λ = σ²/τ² on one segment's data is the posterior mean; the paper's 'MesaNet best in the first "
+        "segment' holds by construction)",
+        "consistency",
+        PER_CONFIG,
+        Tolerance(
+            f"{IDENTITY_TOLERANCE:g} relative (identity); {LEVEL} one-sided t-tests",
+            "cut-off",
+            "the identity is fp64 round-off of the same computation (cut-off); the orderings are "
+            "scipy.stats.ttest_1samp of per-seed log-MSE gaps",
+        ),
+        check_ridge_is_bayes_in_first_segment,
+        "per_position_drifting.png",
+    ),
+    Claim(
+        "lla_test_time_regression.lla_beats_ridge_after_first_segment",
+        "after the first segment ridge (MesaNet) degrades: LLA beats it in every later segment",
+        SOURCE,
+        "reported",
+        PER_CONFIG,
+        ORDERING,
+        check_lla_beats_ridge_after_first_segment,
+        "per_position_drifting.png",
+    ),
 )

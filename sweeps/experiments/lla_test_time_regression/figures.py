@@ -13,10 +13,22 @@ from attnbench.sweeps.experiments.lla_test_time_regression.run import COMPETITOR
 from attnbench.sweeps.experiments.lla_test_time_regression.tables import KEYS, overall_mse
 from attnbench.sweeps.plotting import legend_outside, panels, save
 
-NAMES = {"lla": "LLA", "softmax": "softmax attention", "linear": "linear attention", "ridge": "ridge",
-         "ridge_intercept": "ridge with intercept", "bayes": "segment-aware Bayes (oracle)"}
-STYLES = {"lla": ("C0", "-"), "softmax": ("C1", "--"), "linear": ("C2", "-."), "ridge": ("C3", (0, (5, 1, 1, 1))),
-          "ridge_intercept": ("C4", (0, (1, 1.5))), "bayes": ("k", ":")}
+NAMES = {
+    "lla": "LLA",
+    "softmax": "softmax attention",
+    "linear": "linear attention",
+    "ridge": "ridge",
+    "ridge_intercept": "ridge with intercept",
+    "bayes": "segment-aware Bayes (oracle)",
+}
+STYLES = {
+    "lla": ("C0", "-"),
+    "softmax": ("C1", "--"),
+    "linear": ("C2", "-."),
+    "ridge": ("C3", (0, (5, 1, 1, 1))),
+    "ridge_intercept": ("C4", (0, (1, 1.5))),
+    "bayes": ("k", ":"),
+}
 SEGMENT_STYLES = {64: ("o", "-"), 256: ("s", "--")}  # segment length -> marker, line style (others: defaults)
 SMOOTHING = 8  # the rolling window is S / SMOOTHING positions, never across a segment boundary
 
@@ -26,7 +38,8 @@ def _smoothed(curve: pd.DataFrame, segment_length: int) -> pd.Series:
     window = max(1, segment_length // SMOOTHING)
     series = curve.set_index("step")["value"]
     return series.groupby(series.index // segment_length, group_keys=False).apply(
-        lambda seg: seg.rolling(window, center=True, min_periods=1).mean())
+        lambda seg: seg.rolling(window, center=True, min_periods=1).mean()
+    )
 
 
 def _per_position(curves: pd.DataFrame, kind: str, out_dir: Path) -> Path:
@@ -48,8 +61,12 @@ def _per_position(curves: pd.DataFrame, kind: str, out_dir: Path) -> Path:
         ax.set(yscale="log", ylabel="MSE (seed mean)", title=f"$S = {segment_length}$, $d = {dim}$, {kind} keys")
     for ax in axes[-1]:
         ax.set_xlabel(r"position $t$ (dashed: segment boundaries)")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3,
-               title=f"rolling mean over $S/{SMOOTHING}$ positions within each segment")
+    fig.legend(
+        *axes[0, 0].get_legend_handles_labels(),
+        loc="outside lower center",
+        ncol=3,
+        title=f"rolling mean over $S/{SMOOTHING}$ positions within each segment",
+    )
     return save(fig, out_dir, f"per_position_{kind}.png")
 
 
@@ -62,18 +79,31 @@ def _ratio_vs_dim(table: pd.DataFrame, out_dir: Path) -> Path:
     fig, axes = panels(1, 2)
     fig.set_size_inches(9.6, 3.6)
     close = [name for name in COMPETITORS[1:] if name != "linear"]
-    for ax, names, scale, title in ((axes[0, 0], close, "linear", "softmax attention and ridge"),
-                                    (axes[0, 1], ["linear"], "log", "linear attention")):
+    for ax, names, scale, title in (
+        (axes[0, 0], close, "linear", "softmax attention and ridge"),
+        (axes[0, 1], ["linear"], "log", "linear attention"),
+    ):
         for segment_length, group in stats.groupby(level="segment_length"):
             marker, style = SEGMENT_STYLES.get(segment_length, ("^", ":"))
             for name in names:
-                ax.errorbar(group.index.get_level_values("dim"), group[(name, "mean")],
-                            yerr=group[(name, "std")].fillna(0), color=STYLES[name][0], marker=marker, ls=style,
-                            capsize=3, label=f"{NAMES[name]}, $S = {segment_length}$")
+                ax.errorbar(
+                    group.index.get_level_values("dim"),
+                    group[(name, "mean")],
+                    yerr=group[(name, "std")].fillna(0),
+                    color=STYLES[name][0],
+                    marker=marker,
+                    ls=style,
+                    capsize=3,
+                    label=f"{NAMES[name]}, $S = {segment_length}$",
+                )
         ax.axhline(1.0, color="k", lw=0.8, ls=":", label="LLA (claim: every ratio > 1)")
-        ax.set(xscale="log", yscale=scale, xlabel=r"dimension $d$",
-               ylabel=r"$\sum_t \ell(\mathrm{model}) \,/\, \sum_t \ell(\mathrm{LLA})$",
-               title=f"{title.capitalize()} against LLA")
+        ax.set(
+            xscale="log",
+            yscale=scale,
+            xlabel=r"dimension $d$",
+            ylabel=r"$\sum_t \ell(\mathrm{model}) \,/\, \sum_t \ell(\mathrm{LLA})$",
+            title=f"{title.capitalize()} against LLA",
+        )
         ax.set_xticks(dims, [str(int(d)) for d in dims])
         ax.minorticks_off()
         legend_outside(ax)

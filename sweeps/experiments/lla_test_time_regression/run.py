@@ -60,8 +60,11 @@ class LLATestTimeRegressionParams(Params):
     streams: int = param(8, ge=1, help="streams per seed (averaged)")
 
     def check(self) -> None:
-        require(all(s <= self.length // 2 for s in self.segment_lengths), "segment_lengths",
-                f"each must be in [2, length/2 = {self.length // 2}] (at least two segments)")
+        require(
+            all(s <= self.length // 2 for s in self.segment_lengths),
+            "segment_lengths",
+            f"each must be in [2, length/2 = {self.length // 2}] (at least two segments)",
+        )
 
 
 def predictions(batch: task.Batch, config: task.PiecewiseLinearConfig, lla_ridge: float) -> dict[str, torch.Tensor]:
@@ -76,20 +79,30 @@ def predictions(batch: task.Batch, config: task.PiecewiseLinearConfig, lla_ridge
         "linear": linear_attention(q, k, v, causal=True, normalize=False)[:, 0] / keys_seen,
         "ridge": task.prefix_ridge_predict(x, y, ridge, intercept=False)[:, 1:],
         "ridge_intercept": task.prefix_ridge_predict(x, y, ridge, intercept=True)[:, 1:],
-        "bayes": task.bayes_predict(batch.inputs, config)[:, 1:],
+        "bayes": config.oracle(batch)[:, 1:],
     }
 
 
-def _errors(params: LLATestTimeRegressionParams, shift: float, segment_length: int, dim: int, stream: int
-            ) -> dict[str, np.ndarray]:
+def _errors(
+    params: LLATestTimeRegressionParams, shift: float, segment_length: int, dim: int, stream: int
+) -> dict[str, np.ndarray]:
     """Per estimator, the MSE of ŷ_t against y_t at t = 1..L−1, averaged over the streams and the d values."""
     config = task.PiecewiseLinearConfig(
-        dim=dim, length=params.length, segment_length=segment_length, noise_var=params.noise_var, key_shift=shift,
-        key_spread=params.key_spread if shift > 0 else 1.0, batch_size=params.streams, stream=stream)
-    batch = task.sample(config, "test", 0)
+        dim=dim,
+        length=params.length,
+        segment_length=segment_length,
+        noise_var=params.noise_var,
+        key_shift=shift,
+        key_spread=params.key_spread if shift > 0 else 1.0,
+        batch_size=params.streams,
+        stream=stream,
+    )
+    batch = config.sample("test", 0)
     with torch.no_grad():
-        return {name: ((prediction - batch.targets[:, 1:]) ** 2).mean((0, 2)).numpy()
-                for name, prediction in predictions(batch, config, params.ridge).items()}
+        return {
+            name: ((prediction - batch.targets[:, 1:]) ** 2).mean((0, 2)).numpy()
+            for name, prediction in predictions(batch, config, params.ridge).items()
+        }
 
 
 def _halves(errors: dict[str, np.ndarray], segment_length: int) -> pd.DataFrame:
@@ -98,11 +111,25 @@ def _halves(errors: dict[str, np.ndarray], segment_length: int) -> pd.DataFrame:
     positions = np.arange(1, len(errors["bayes"]) + 1)
     segment = positions // segment_length
     half = np.where(positions - segment * segment_length < segment_length / 2, *HALVES)
-    frames = [pd.DataFrame({"value": error, "predicted": errors["bayes"], "step": positions, "estimator": name,
-                            "segment": segment, "half": half}) for name, error in errors.items()]
-    return (pd.concat(frames).groupby(["estimator", "segment", "half"], sort=False)
-            .agg(value=("value", "mean"), predicted=("predicted", "mean"), step=("step", "min"),
-                 positions=("step", "size")).reset_index())
+    frames = [
+        pd.DataFrame(
+            {
+                "value": error,
+                "predicted": errors["bayes"],
+                "step": positions,
+                "estimator": name,
+                "segment": segment,
+                "half": half,
+            }
+        )
+        for name, error in errors.items()
+    ]
+    return (
+        pd.concat(frames)
+        .groupby(["estimator", "segment", "half"], sort=False)
+        .agg(value=("value", "mean"), predicted=("predicted", "mean"), step=("step", "min"), positions=("step", "size"))
+        .reset_index()
+    )
 
 
 def run(params: LLATestTimeRegressionParams, ctx: RunContext) -> pd.DataFrame:
@@ -124,8 +151,20 @@ def run(params: LLATestTimeRegressionParams, ctx: RunContext) -> pd.DataFrame:
                     curves.append(errors)
                 positions = np.arange(1, params.length)
                 mean = {name: np.mean([curve[name] for curve in curves], axis=0) for name in ESTIMATORS}
-                frames += [pd.DataFrame({"metric": "mse_curve", "value": mean[name], "predicted": mean["bayes"],
-                                         "step": positions, "seed": np.nan, "estimator": name,
-                                         "segment": positions // segment_length, **common}) for name in ESTIMATORS]
+                frames += [
+                    pd.DataFrame(
+                        {
+                            "metric": "mse_curve",
+                            "value": mean[name],
+                            "predicted": mean["bayes"],
+                            "step": positions,
+                            "seed": np.nan,
+                            "estimator": name,
+                            "segment": positions // segment_length,
+                            **common,
+                        }
+                    )
+                    for name in ESTIMATORS
+                ]
     ctx.log(f"lla_test_time_regression: {len(frames)} frames")
     return pd.concat(frames, ignore_index=True)

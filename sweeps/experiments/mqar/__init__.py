@@ -20,8 +20,19 @@ EXPERIMENT = Experiment(
     claims=CLAIMS,
     draw=draw,
     sweep={"models": "[softmax,linear],[lla]"},  # LLA's CPU cost in a job of its own, on the second core
-    tiny=Profile(overrides={"vocab_size": 16, "seq_len": 16, "widths": [8, 16], "max_width": {"lla": 8},
-                            "steps": 60, "batch_size": 16, "seeds": 2, "eval_batches": 1, "kv_pairs": [2, 4]},
-                 grid={"models": "[softmax,linear],[lla]"}),
+    tiny=Profile(
+        overrides={
+            "vocab_size": 16,
+            "seq_len": 16,
+            "widths": [8, 16],
+            "max_width": {"lla": 8},
+            "steps": 60,
+            "batch_size": 16,
+            "seeds": 2,
+            "eval_batches": 1,
+            "kv_pairs": [2, 4],
+        },
+        grid={"models": "[softmax,linear],[lla]"},
+    ),
     paper=Profile(overrides=PAPER, grid={"models": "[softmax],[linear],[deltanet],[lla]"}),
 )

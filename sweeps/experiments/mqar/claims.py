@@ -15,8 +15,10 @@ from attnbench.sweeps.experiments.mqar.study import PAPER
 from attnbench.sweeps.token_claims import GATE, Comparison, accuracies, compare, shown
 
 KEYS = ["model", "width", "kv_pairs"]
-WELCH = ("one-sided Welch t-test over seeds (scipy.stats.ttest_ind, equal_var=False) at level 0.01, "
-         "Bonferroni-split over the comparisons of a cell; the measured column gives the smallest detectable Δ")
+WELCH = (
+    "one-sided Welch t-test over seeds (scipy.stats.ttest_ind, equal_var=False) at level 0.01, "
+    "Bonferroni-split over the comparisons of a cell; the measured column gives the smallest detectable Δ"
+)
 
 
 def _seeds(rows: pd.DataFrame, **cell: object) -> pd.Series:
@@ -47,24 +49,34 @@ def _under_trained(rows: pd.DataFrame) -> bool:
     but not finished forming, rather than not training at all."""
     test = accuracies(rows, "test_accuracy", KEYS)
     tokens = test["p.eval_batches"] * test["p.batch_size"] * test["kv_pairs"]
-    above = [stats.binomtest(round(a * n), int(n), chance, alternative="greater").pvalue < FALSE_FAILURE_RATE
-             for a, n, chance in zip(test["value"], tokens, test["chance"], strict=True)]
+    above = [
+        stats.binomtest(round(a * n), int(n), chance, alternative="greater").pvalue < FALSE_FAILURE_RATE
+        for a, n, chance in zip(test["value"], tokens, test["chance"], strict=True)
+    ]
     return bool(rows["p.steps"].max() < PAPER["steps"] and all(above) and test["value"].mean() < GATE)
 
 
 SOFTMAX_LEARNS = Claim(
-    "mqar.softmax_learns", "Softmax attention recalls (≈100%) whenever the KV pairs fit in context",
-    "Arora et al. 2024 (Zoology), Fig. 2", "reported",
+    "mqar.softmax_learns",
+    "Softmax attention recalls (≈100%) whenever the KV pairs fit in context",
+    "Arora et al. 2024 (Zoology), Fig. 2",
+    "reported",
     Scope(cells=("width", "kv_pairs"), where={"model": ("softmax",)}, reason="the claim is about softmax"),
     Tolerance(f"seed mean ≥ {GATE}", "cut-off", "Zoology's figure shows ≈1.0; 0.9 is an arbitrary 'recalls' gate"),
-    _softmax_recalls, figure="accuracy.png",
-    known_failure=KnownFailure(_under_trained, (
-        "quick profile (600 steps, one lr, 3 seeds; Zoology trains 50k steps with an lr search): only d=64,K=8 "
-        "recalls (0.999±0.001); d=32: K=2 0.713±0.230 (seeds 0.691, 0.494, 0.953), K=8 0.179±0.016; d=64,K=2 "
-        "0.768±0.236 (seeds 0.990, 0.520, 0.795), every seed far above chance 1/32. The recall circuit forms at "
-        "a seed-dependent step, for several seeds after step 600")),
+    _softmax_recalls,
+    figure="accuracy.png",
+    known_failure=KnownFailure(
+        _under_trained,
+        (
+            "quick profile (600 steps, one lr, 3 seeds; Zoology trains 50k steps with an lr search): only d=64,K=8 "
+            "recalls (0.999±0.001); d=32: K=2 0.713±0.230 (seeds 0.691, 0.494, 0.953), K=8 0.179±0.016; d=64,K=2 "
+            "0.768±0.236 (seeds 0.990, 0.520, 0.795), every seed far above chance 1/32. The recall circuit forms at "
+            "a seed-dependent step, for several seeds after step 600"
+        ),
+    ),
     tiny="recall forms after hundreds of steps at d ≥ 32; the ~10 s tiny runs (d ≤ 16, 60 steps) stay near "
-         "chance, where the under-training predicate (every seed above chance) cannot hold")
+    "chance, where the under-training predicate (every seed above chance) cannot hold",
+)
 
 
 # ---------------------------------------------------------------- mqar.linear_degrades
@@ -78,8 +90,11 @@ def _linear_degrades(rows: pd.DataFrame) -> Verdict:
         return Verdict("fail", "acc(K_min) > acc(K_max)", f"K={pairs}", note="one value of K: no trend to test")
     few, many = _seeds(rows, kv_pairs=pairs[0]), _seeds(rows, kv_pairs=pairs[-1])
     drop = compare(few, many, "greater")
-    return Verdict("pass" if drop.significant else "fail", f"acc(K={pairs[0]}) > acc(K={pairs[-1]})",
-                   f"K={pairs[0]}: {_text(few)} → K={pairs[-1]}: {_text(many)}; {shown(drop)}")
+    return Verdict(
+        "pass" if drop.significant else "fail",
+        f"acc(K={pairs[0]}) > acc(K={pairs[-1]})",
+        f"K={pairs[0]}: {_text(few)} → K={pairs[-1]}: {_text(many)}; {shown(drop)}",
+    )
 
 
 def _pairs_fit_the_state(rows: pd.DataFrame) -> bool:
@@ -89,16 +104,24 @@ def _pairs_fit_the_state(rows: pd.DataFrame) -> bool:
 
 
 LINEAR_DEGRADES = Claim(
-    "mqar.linear_degrades", "Linear attention accuracy falls as KV pairs outgrow its d×d state",
-    "Arora et al. 2024 (Zoology), Sec. 4", "reported",
+    "mqar.linear_degrades",
+    "Linear attention accuracy falls as KV pairs outgrow its d×d state",
+    "Arora et al. 2024 (Zoology), Sec. 4",
+    "reported",
     Scope(cells=("width",), where={"model": ("linear",)}, reason="the claim is about linear attention"),
     Tolerance("p < 0.01", "derived", f"{WELCH}: Δ > t₀.₉₉,ν · √(s²_few/n + s²_many/n)"),
-    _linear_degrades, figure="accuracy.png",
-    known_failure=KnownFailure(_pairs_fit_the_state, (
-        "quick profile: K ≤ 8 pairs do not outgrow a d² ≥ 1024 state (K_max ≤ d), so these sizes do not reach "
-        "the claim's regime; the means fall (d=32: 0.821→0.536, d=64: 0.832→0.738 from K=2 to K=8) but seeds "
-        "are bimodal (recall formed or not in 600 steps; d=64 seeds 1.000/1.000/0.496 → 0.999/1.000/0.216), so "
-        "the drop is not significant at 3 seeds")))
+    _linear_degrades,
+    figure="accuracy.png",
+    known_failure=KnownFailure(
+        _pairs_fit_the_state,
+        (
+            "quick profile: K ≤ 8 pairs do not outgrow a d² ≥ 1024 state (K_max ≤ d), so these sizes do not reach "
+            "the claim's regime; the means fall (d=32: 0.821→0.536, d=64: 0.832→0.738 from K=2 to K=8) but seeds "
+            "are bimodal (recall formed or not in 600 steps; d=64 seeds 1.000/1.000/0.496 → 0.999/1.000/0.216), so "
+            "the drop is not significant at 3 seeds"
+        ),
+    ),
+)
 
 
 # ---------------------------------------------------------------- mqar.lla_ge_softmax
@@ -113,10 +136,19 @@ def _compared(rows: pd.DataFrame) -> list[int]:
 def _lla_vs_softmax(rows: pd.DataFrame) -> list[tuple[int, float, Comparison]]:
     """Per compared width: (width, softmax seed mean, the one-sided test of LLA below softmax)."""
     widths = _compared(rows)
-    return [(w, float(_seeds(rows, model="softmax", width=w).mean()),
-             compare(_seeds(rows, model="lla", width=w), _seeds(rows, model="softmax", width=w), "less",
-                     comparisons=len(widths)))
-            for w in widths]
+    return [
+        (
+            w,
+            float(_seeds(rows, model="softmax", width=w).mean()),
+            compare(
+                _seeds(rows, model="lla", width=w),
+                _seeds(rows, model="softmax", width=w),
+                "less",
+                comparisons=len(widths),
+            ),
+        )
+        for w in widths
+    ]
 
 
 def _lla_at_least_softmax(rows: pd.DataFrame) -> Verdict:
@@ -127,10 +159,16 @@ def _lla_at_least_softmax(rows: pd.DataFrame) -> Verdict:
     if not results:
         return Verdict("fail", "LLA ≥ softmax", "no width where both LLA and softmax were trained")
     ok = all(soft >= GATE and not test.significant for _, soft, test in results)
-    measured = "; ".join(f"d={w}: lla {_text(_seeds(rows, model='lla', width=w))} vs softmax "
-                         f"{_text(_seeds(rows, model='softmax', width=w))}, {shown(test)}" for w, _, test in results)
-    return Verdict("pass" if ok else "fail", f"LLA not below softmax, softmax ≥ {GATE}",
-                   f"{len(results)} width(s) compared: {measured}")
+    measured = "; ".join(
+        f"d={w}: lla {_text(_seeds(rows, model='lla', width=w))} vs softmax "
+        f"{_text(_seeds(rows, model='softmax', width=w))}, {shown(test)}"
+        for w, _, test in results
+    )
+    return Verdict(
+        "pass" if ok else "fail",
+        f"LLA not below softmax, softmax ≥ {GATE}",
+        f"{len(results)} width(s) compared: {measured}",
+    )
 
 
 def _softmax_did_not_learn(rows: pd.DataFrame) -> bool:
@@ -141,18 +179,32 @@ def _softmax_did_not_learn(rows: pd.DataFrame) -> bool:
 
 
 LLA_GE_SOFTMAX = Claim(
-    "mqar.lla_ge_softmax", "LLA recalls at least as well as softmax attention",
-    "Zuo et al. 2025, Sec. 5 (MQAR)", "reported",
-    Scope(cells=("kv_pairs",), where={"model": ("softmax", "lla")},
-          reason="the claim compares LLA with softmax, at every width where both were trained"),
-    Tolerance(f"p < 0.01; softmax ≥ {GATE}", "cut-off",
-              f"{WELCH}; the comparison counts only where softmax reaches its arbitrary {GATE} recall gate"),
-    _lla_at_least_softmax, figure="accuracy.png",
-    known_failure=KnownFailure(_softmax_did_not_learn, (
-        "quick profile (600 steps; LLA trained at d = 32 only, its CPU cost): LLA is not below softmax (K=2: "
-        "0.996±0.002 vs 0.713±0.230; K=8: 0.650±0.417 vs 0.179±0.016) but softmax is below its own 0.9 recall "
-        "gate at both K, so the comparison says LLA learns recall faster at equal steps, not that it matches "
-        "softmax's recall plateau")))
+    "mqar.lla_ge_softmax",
+    "LLA recalls at least as well as softmax attention",
+    "Zuo et al. 2025, Sec. 5 (MQAR)",
+    "reported",
+    Scope(
+        cells=("kv_pairs",),
+        where={"model": ("softmax", "lla")},
+        reason="the claim compares LLA with softmax, at every width where both were trained",
+    ),
+    Tolerance(
+        f"p < 0.01; softmax ≥ {GATE}",
+        "cut-off",
+        f"{WELCH}; the comparison counts only where softmax reaches its arbitrary {GATE} recall gate",
+    ),
+    _lla_at_least_softmax,
+    figure="accuracy.png",
+    known_failure=KnownFailure(
+        _softmax_did_not_learn,
+        (
+            "quick profile (600 steps; LLA trained at d = 32 only, its CPU cost): LLA is not below softmax (K=2: "
+            "0.996±0.002 vs 0.713±0.230; K=8: 0.650±0.417 vs 0.179±0.016) but softmax is below its own 0.9 recall "
+            "gate at both K, so the comparison says LLA learns recall faster at equal steps, not that it matches "
+            "softmax's recall plateau"
+        ),
+    ),
+)
 
 
 # ---------------------------------------------------------------- mqar.state_size
@@ -165,21 +217,32 @@ def _linear_gains_with_state(rows: pd.DataFrame) -> Verdict:
     widths = sorted(rows.loc[rows["metric"] == "test_accuracy", "width"].unique())
     if len(widths) < 2:
         return Verdict("fail", "non-decreasing in d²", f"d={widths}", note="one width: no trend to test")
-    steps = [compare(_seeds(rows, width=b), _seeds(rows, width=a), "less", comparisons=len(widths) - 1)
-             for a, b in zip(widths, widths[1:], strict=False)]
-    measured = "; ".join(f"d={w}: {_text(_seeds(rows, width=w))}" for w in widths) + "; " + "; ".join(
-        f"d={a}→{b}: {shown(s)}" for a, b, s in zip(widths, widths[1:], steps, strict=False))
+    steps = [
+        compare(_seeds(rows, width=b), _seeds(rows, width=a), "less", comparisons=len(widths) - 1)
+        for a, b in zip(widths, widths[1:], strict=False)
+    ]
+    measured = (
+        "; ".join(f"d={w}: {_text(_seeds(rows, width=w))}" for w in widths)
+        + "; "
+        + "; ".join(f"d={a}→{b}: {shown(s)}" for a, b, s in zip(widths, widths[1:], steps, strict=False))
+    )
     weakest = max(s.detectable for s in steps)
     note = f"weak pass: at these seed counts only a drop ≥ {weakest:.2f} could be detected" if weakest > 0.5 else ""
-    return Verdict("fail" if any(s.significant for s in steps) else "pass", "accuracy non-decreasing in d²",
-                   measured, note=note)
+    return Verdict(
+        "fail" if any(s.significant for s in steps) else "pass", "accuracy non-decreasing in d²", measured, note=note
+    )
 
 
 STATE_SIZE = Claim(
-    "mqar.state_size", "Linear-attention MQAR accuracy does not fall as the state size d² grows (non-gating: "
-    "fails only on a significant drop)", "derived (capacity of a d×d linear memory)", "theorem",
+    "mqar.state_size",
+    "Linear-attention MQAR accuracy does not fall as the state size d² grows (non-gating: "
+    "fails only on a significant drop)",
+    "derived (capacity of a d×d linear memory)",
+    "theorem",
     Scope(cells=("kv_pairs",), where={"model": ("linear",)}, reason="the claim is about linear attention"),
     Tolerance("p < 0.01", "derived", f"{WELCH}: a drop > t₀.₉₉,ν · √(s²_a/n + s²_b/n) fails"),
-    _linear_gains_with_state, figure="accuracy.png")
+    _linear_gains_with_state,
+    figure="accuracy.png",
+)
 
 CLAIMS = (SOFTMAX_LEARNS, LINEAR_DEGRADES, LLA_GE_SOFTMAX, STATE_SIZE)

@@ -34,20 +34,35 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         for i, kv in enumerate(pairs):
             own = seeds[(seeds["model"] == model) & (seeds["kv_pairs"] == kv)]
             if not own.empty:
-                seed_range(ax, own, "width", rf"$K={kv}$ pairs", shift=0.02 * (i - (len(pairs) - 1) / 2),
-                           color=f"C{i}")
+                seed_range(ax, own, "width", rf"$K={kv}$ pairs", shift=0.02 * (i - (len(pairs) - 1) / 2), color=f"C{i}")
         chance_and_oracle(ax, chance)
         ax.axhline(GATE, color="C3", lw=0.8, ls="-.", label=f"recall gate of the claims ({GATE:g})")
-        ax.set(xlabel=r"model width $d$", ylabel="test accuracy (query tokens)", title=NAMES.get(model, model),
-               ylim=(-0.02, 1.05))
+        ax.set(
+            xlabel=r"model width $d$",
+            ylabel="test accuracy (query tokens)",
+            title=NAMES.get(model, model),
+            ylim=(-0.02, 1.05),
+        )
         states = table.loc[table["model"] == model].groupby("width")["state_size"].max().dropna()
         if len(states):  # the capacity prediction: recall degrades only once K exceeds the state
-            ax.annotate(f"state {', '.join(f'{s:.0f}' for s in states)} floats $> K = {max(pairs)}$: capacity "
-                        "not reached", (0.5, 0.1), xycoords="axes fraction", ha="center", fontsize=7, color="grey")
+            ax.annotate(
+                f"state {', '.join(f'{s:.0f}' for s in states)} floats $> K = {max(pairs)}$: capacity not reached",
+                (0.5, 0.1),
+                xycoords="axes fraction",
+                ha="center",
+                fontsize=7,
+                color="grey",
+            )
         trained = sorted(seeds.loc[seeds["model"] == model, "width"].unique())
         if len(trained) < len(widths):
-            ax.annotate(f"trained at $d = {', '.join(map(str, trained))}$ only", (0.5, 0.5),
-                        xycoords="axes fraction", ha="center", fontsize=8, color="grey")
+            ax.annotate(
+                f"trained at $d = {', '.join(map(str, trained))}$ only",
+                (0.5, 0.5),
+                xycoords="axes fraction",
+                ha="center",
+                fontsize=8,
+                color="grey",
+            )
     axes[0, 0].set_xticks(widths, [str(w) for w in widths])
     axes[0, 0].set_xlim(widths[0] / 1.4, widths[-1] * 1.4)
     axes[0, 0].minorticks_off()

@@ -14,18 +14,30 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from attnbench.errors import ConfigError, require
 from attnbench.models.backbone import Backbone
 from attnbench.models.zoo import MIXERS
-from attnbench.sweeps.experiments.base import ConfigError, RunContext, require
+from attnbench.sweeps.experiments.base import RunContext
+from attnbench.sweeps.rows import Row, row
 from attnbench.sweeps.token_training import rows_kept_on_divergence, select_learning_rate, to_device, token_accuracy
 from attnbench.sweeps.validation import Params, param
-from attnbench.tasks.mqar import FILLER_MODES, MQARConfig, chance_accuracy, sample_mqar
+from attnbench.tasks.mqar import FILLER_MODES, MQARConfig, chance_accuracy
 
 RECURRENT_STATE = ("linear", "linear_elu", "deltanet", "deltanet_neg", "lightning")
 # The paper profile's overrides: Zoology's Fig. 2 sizes (Arora et al. 2024, App. E), no width cap.
-PAPER = {"max_width": {}, "vocab_size": 8192, "seq_len": 256, "kv_pairs": [4, 8, 16, 32, 64],
-         "widths": [64, 128, 256, 512], "models": ["softmax", "linear", "deltanet", "lla"], "fillers": "zoology",
-         "lrs": [1e-4, 4.6e-4, 2.2e-3, 1e-2], "steps": 50_000, "batch_size": 128, "eval_batches": 24}
+PAPER = {
+    "max_width": {},
+    "vocab_size": 8192,
+    "seq_len": 256,
+    "kv_pairs": [4, 8, 16, 32, 64],
+    "widths": [64, 128, 256, 512],
+    "models": ["softmax", "linear", "deltanet", "lla"],
+    "fillers": "zoology",
+    "lrs": [1e-4, 4.6e-4, 2.2e-3, 1e-2],
+    "steps": 50_000,
+    "batch_size": 128,
+    "eval_batches": 24,
+}
 
 
 @dataclass
@@ -59,16 +71,27 @@ class MQARParams(Params):
             try:
                 self.task(kv_pairs)
             except ValueError as error:
-                raise ConfigError(f"params.kv_pairs: K={kv_pairs} with params.seq_len={self.seq_len}, "
-                                  f"params.num_passes={self.num_passes}, params.vocab_size={self.vocab_size}: "
-                                  f"{error}") from None
-        require(all(w % self.heads == 0 for w in self.widths), "params.widths",
-                f"must be multiples of params.heads={self.heads}, got {self.widths}")
-        require(all(m in MIXERS and w >= 1 for m, w in self.max_width.items()), "params.max_width",
-                f"must map mixer names from {sorted(MIXERS)} to widths >= 1, got {self.max_width}")
+                raise ConfigError(
+                    f"params.kv_pairs: K={kv_pairs} with params.seq_len={self.seq_len}, "
+                    f"params.num_passes={self.num_passes}, params.vocab_size={self.vocab_size}: "
+                    f"{error}"
+                ) from None
+        require(
+            all(w % self.heads == 0 for w in self.widths),
+            "params.widths",
+            f"must be multiples of params.heads={self.heads}, got {self.widths}",
+        )
+        require(
+            all(m in MIXERS and w >= 1 for m, w in self.max_width.items()),
+            "params.max_width",
+            f"must map mixer names from {sorted(MIXERS)} to widths >= 1, got {self.max_width}",
+        )
         for model in self.models:
-            require(bool(self.widths_of(model)), "params.max_width",
-                    f"leaves {model!r} no width of params.widths={self.widths} (cap {self.max_width.get(model)})")
+            require(
+                bool(self.widths_of(model)),
+                "params.max_width",
+                f"leaves {model!r} no width of params.widths={self.widths} (cap {self.max_width.get(model)})",
+            )
 
     def widths_of(self, model: str) -> list[int]:
         """The widths ``model`` is trained at: ``widths`` up to its ``max_width`` cap."""
@@ -76,9 +99,15 @@ class MQARParams(Params):
 
     def task(self, kv_pairs: int) -> MQARConfig:
         """The MQAR task with ``kv_pairs`` pairs (its own checks: Zoology's layout and the vocabulary split)."""
-        return MQARConfig(vocab_size=self.vocab_size, seq_len=self.seq_len, num_kv_pairs=kv_pairs,
-                          power_a=self.power_a, fillers=self.fillers, batch_size=self.batch_size,
-                          num_passes=self.num_passes)
+        return MQARConfig(
+            vocab_size=self.vocab_size,
+            seq_len=self.seq_len,
+            num_kv_pairs=kv_pairs,
+            power_a=self.power_a,
+            fillers=self.fillers,
+            batch_size=self.batch_size,
+            num_passes=self.num_passes,
+        )
 
 
 def state_size(model: str, width: int, seq_len: int) -> float:
@@ -92,28 +121,57 @@ def state_size(model: str, width: int, seq_len: int) -> float:
 def run(params: MQARParams, ctx: RunContext) -> pd.DataFrame:
     """Per (K, mixer, width): the lr search's validation rows, then test accuracy per seed at the chosen lr."""
     seeds = [ctx.seed + s for s in range(params.seeds)]
-    rows: list[dict] = []
+    rows: list[Row] = []
 
-    def finish(measured: list[dict]) -> pd.DataFrame:
+    def finish(measured: list[Row]) -> pd.DataFrame:
         return pd.DataFrame(measured).assign(seq_len=params.seq_len)
 
     with rows_kept_on_divergence(rows, finish):
         for kv_pairs in params.kv_pairs:
             task = params.task(kv_pairs)
-            val = [to_device(sample_mqar(task, "val", i), ctx.device) for i in range(params.eval_batches)]
-            test = [to_device(sample_mqar(task, "test", i), ctx.device) for i in range(params.eval_batches)]
+            val = [to_device(task.sample("val", i), ctx.device) for i in range(params.eval_batches)]
+            test = [to_device(task.sample("test", i), ctx.device) for i in range(params.eval_batches)]
             for model in params.models:
                 for width in params.widths_of(model):
-                    factory = partial(Backbone, params.vocab_size, width, params.depth, model, heads=params.heads,
-                                      mlp_ratio=params.mlp_ratio, max_len=params.seq_len)
-                    cell = {"model": model, "width": width, "kv_pairs": kv_pairs, "chance": chance_accuracy(task),
-                            "state_size": state_size(model, width, params.seq_len)}
+                    factory = partial(
+                        Backbone,
+                        params.vocab_size,
+                        width,
+                        params.depth,
+                        model,
+                        heads=params.heads,
+                        mlp_ratio=params.mlp_ratio,
+                        max_len=params.seq_len,
+                    )
+                    cell = {
+                        "model": model,
+                        "width": width,
+                        "kv_pairs": kv_pairs,
+                        "chance": chance_accuracy(task),
+                        "state_size": state_size(model, width, params.seq_len),
+                    }
                     selected = select_learning_rate(
-                        factory, seeds, partial(sample_mqar, task), params.lrs, steps=params.steps, val_batches=val,
-                        cell=cell, device=ctx.device, progress=ctx.progress,
-                        desc=f"mqar {model} d={width} K={kv_pairs}")
+                        factory,
+                        seeds,
+                        task,
+                        params.lrs,
+                        steps=params.steps,
+                        val_batches=val,
+                        cell=cell,
+                        device=ctx.device,
+                        progress=ctx.progress,
+                        desc=f"mqar {model} d={width} K={kv_pairs}",
+                    )
                     rows += selected.rows
-                    rows += [{"metric": "test_accuracy", "value": token_accuracy(member, test), "seed": seed,
-                              "lr": selected.lr, "predicted": np.nan, **cell}
-                             for seed, member in zip(seeds, selected.members, strict=True)]
+                    rows += [
+                        row(
+                            "test_accuracy",
+                            token_accuracy(member, test),
+                            predicted=np.nan,
+                            seed=seed,
+                            lr=selected.lr,
+                            **cell,
+                        )
+                        for seed, member in zip(seeds, selected.members, strict=True)
+                    ]
     return finish(rows)

@@ -20,19 +20,23 @@ EXPERIMENT = Experiment(
     run=run,
     claims=CLAIMS,
     draw=draw,
-    tiny=Profile(overrides={"heads": {"grid": [10, 40, 160, 480], "train_size": 200, "test_size": 200},
-                            "samples": {"grid": [50, 100, 200], "test_size": 200},
-                            "permutation": {"test_size": 200, "permutations": 3},
-                            "mean": {"grid": [0.0, 2.0, 8.0], "heads": 40, "train_size": 200, "test_size": 200},
-                            "keys": {"grid": [2, 10], "heads": 40, "ridges": [1e-4, 1e-2], "train_size": 200,
-                                     "test_size": 200}}),
-    paper=Profile(overrides={"heads": {"grid": [40, 160, 640, 1280, 2560, 5120], "train_size": 2000,
-                                       "test_size": 2000, "seeds": 5},
-                             "samples": {"grid": [250, 500, 1000, 2000, 4000], "heads": 1000, "test_size": 2000,
-                                         "seeds": 5},
-                             "permutation": {"heads": 1000, "test_size": 2000, "seeds": 5},
-                             "mean": {"heads": 500, "train_size": 2000, "test_size": 2000, "seeds": 5},
-                             "keys": {"grid": [2, 5, 10, 20, 40], "heads": 500, "train_size": 2000,
-                                      "test_size": 2000, "seeds": 5}}),
+    tiny=Profile(
+        overrides={
+            "heads": {"grid": [10, 40, 160, 480], "train_size": 200, "test_size": 200},
+            "samples": {"grid": [50, 100, 200], "test_size": 200},
+            "permutation": {"test_size": 200, "permutations": 3},
+            "mean": {"grid": [0.0, 2.0, 8.0], "heads": 40, "train_size": 200, "test_size": 200},
+            "keys": {"grid": [2, 10], "heads": 40, "ridges": [1e-4, 1e-2], "train_size": 200, "test_size": 200},
+        }
+    ),
+    paper=Profile(
+        overrides={
+            "heads": {"grid": [40, 160, 640, 1280, 2560, 5120], "train_size": 2000, "test_size": 2000, "seeds": 5},
+            "samples": {"grid": [250, 500, 1000, 2000, 4000], "heads": 1000, "test_size": 2000, "seeds": 5},
+            "permutation": {"heads": 1000, "test_size": 2000, "seeds": 5},
+            "mean": {"heads": 500, "train_size": 2000, "test_size": 2000, "seeds": 5},
+            "keys": {"grid": [2, 5, 10, 20, 40], "heads": 500, "train_size": 2000, "test_size": 2000, "seeds": 5},
+        }
+    ),
     sections=SECTIONS,
 )

@@ -29,8 +29,10 @@ def select(table: pd.DataFrame, metric: str, model: str = "rfa") -> pd.DataFrame
 
 
 def _study(section: str) -> Scope:
-    return Scope(where={"section": (section,)}, reason=f"the rows of the {section} study (one cell: the seeds are "
-                                                       "the replicates of its check)")
+    return Scope(
+        where={"section": (section,)},
+        reason=f"the rows of the {section} study (one cell: the seeds are the replicates of its check)",
+    )
 
 
 def _detectable(values: pd.Series, sides: int, level: float = FALSE_FAILURE_RATE) -> float:
@@ -59,10 +61,14 @@ def check_krr_limit(rows: pd.DataFrame) -> Verdict:
     slopes = gap_slopes(rows)
     test = stats.ttest_1samp(slopes, PREDICTED_GAP_SLOPE)
     window = slope_window(sorted(rows.heads.dropna().unique().tolist()))
-    return Verdict("pass" if test.pvalue >= FALSE_FAILURE_RATE else "fail", f"slope {PREDICTED_GAP_SLOPE}",
-                   f"slope {slopes.mean():.3f} ± {slopes.std(ddof=1):.3f} (sd, {len(slopes)} seeds; fit on "
-                   f"M ∈ {[int(m) for m in window]}); p = {test.pvalue:.2g}; detects |slope + 1/2| ≥ "
-                   f"{_detectable(slopes, 2):.3f}", f"two-sided {LEVEL} t-test")
+    return Verdict(
+        "pass" if test.pvalue >= FALSE_FAILURE_RATE else "fail",
+        f"slope {PREDICTED_GAP_SLOPE}",
+        f"slope {slopes.mean():.3f} ± {slopes.std(ddof=1):.3f} (sd, {len(slopes)} seeds; fit on "
+        f"M ∈ {[int(m) for m in window]}); p = {test.pvalue:.2g}; detects |slope + 1/2| ≥ "
+        f"{_detectable(slopes, 2):.3f}",
+        f"two-sided {LEVEL} t-test",
+    )
 
 
 def check_error_vs_heads(rows: pd.DataFrame) -> Verdict:
@@ -75,11 +81,14 @@ def check_error_vs_heads(rows: pd.DataFrame) -> Verdict:
     p_error, d_error = _greater(value[first] - value[last])
     p_excess, d_excess = _greater(excess[first] - excess[last])
     ok = max(p_error, p_excess) < FALSE_FAILURE_RATE
-    return Verdict("pass" if ok else "fail", "error(M) falls; |error(M) − KRR error| shrinks",
-                   f"error {value[first].mean():.4f} (M={first:g}) -> {value[last].mean():.4f} (M={last:g}), "
-                   f"p = {p_error:.2g}; |excess over KRR| {excess[first].mean():.4f} -> {excess[last].mean():.4f}, "
-                   f"p = {p_excess:.2g}; detects drops ≥ {d_error:.2g} (error), ≥ {d_excess:.2g} (excess)",
-                   f"one-sided paired {LEVEL} t-tests")
+    return Verdict(
+        "pass" if ok else "fail",
+        "error(M) falls; |error(M) − KRR error| shrinks",
+        f"error {value[first].mean():.4f} (M={first:g}) -> {value[last].mean():.4f} (M={last:g}), "
+        f"p = {p_error:.2g}; |excess over KRR| {excess[first].mean():.4f} -> {excess[last].mean():.4f}, "
+        f"p = {p_excess:.2g}; detects drops ≥ {d_error:.2g} (error), ≥ {d_excess:.2g} (excess)",
+        f"one-sided paired {LEVEL} t-tests",
+    )
 
 
 def check_error_vs_samples(rows: pd.DataFrame) -> Verdict:
@@ -94,15 +103,20 @@ def check_error_vs_samples(rows: pd.DataFrame) -> Verdict:
         worst = max(worst, *pvalues)
         means = ", ".join(f"n={n:g}: {v:.4f}" for n, v in np.exp(errors).mean().items())
         parts.append(f"{model.upper()} {means} (max p {max(pvalues):.2g}; detects log drops ≥ {detectable:.2g})")
-    return Verdict("pass" if worst < FALSE_FAILURE_RATE else "fail", "decreasing in n", " | ".join(parts),
-                   f"one-sided paired {LEVEL} t-test per step of n")
+    return Verdict(
+        "pass" if worst < FALSE_FAILURE_RATE else "fail",
+        "decreasing in n",
+        " | ".join(parts),
+        f"one-sided paired {LEVEL} t-test per step of n",
+    )
 
 
 def check_permutation_invariance(rows: pd.DataFrame) -> Verdict:
     """f(X) is exactly invariant to permuting the keys (up to fp64 summation order)."""
     worst = float(select(rows, "max_relative_change").value.max())
-    return Verdict("pass" if worst <= PERMUTATION_TOLERANCE else "fail", "0", f"{worst:.2e}",
-                   f"≤ {PERMUTATION_TOLERANCE:.0e}")
+    return Verdict(
+        "pass" if worst <= PERMUTATION_TOLERANCE else "fail", "0", f"{worst:.2e}", f"≤ {PERMUTATION_TOLERANCE:.0e}"
+    )
 
 
 def check_nonzero_mean(rows: pd.DataFrame) -> Verdict:
@@ -115,11 +129,13 @@ def check_nonzero_mean(rows: pd.DataFrame) -> Verdict:
     tests = {c: _greater(even[0.0] - even[c], level) for c in means}
     best = min(tests, key=lambda c: tests[c][0])
     (pvalue, detectable), gain = tests[best], even[0.0] - even[best]
-    return Verdict("pass" if pvalue < level else "fail",
-                   "error(c) < error(0) for some c > 0 (direction: paper abstract)",
-                   f"c=0: {even[0.0].mean():.3f}, c={best:g}: {even[best].mean():.3f} (gain {gain.mean():.3f} ± "
-                   f"{stats.sem(gain):.3f} s.e., p = {pvalue:.2g}; detects gains ≥ {detectable:.2g})",
-                   f"one-sided paired t-test at {level:.2g} per c (Bonferroni over {len(means)})")
+    return Verdict(
+        "pass" if pvalue < level else "fail",
+        "error(c) < error(0) for some c > 0 (direction: paper abstract)",
+        f"c=0: {even[0.0].mean():.3f}, c={best:g}: {even[best].mean():.3f} (gain {gain.mean():.3f} ± "
+        f"{stats.sem(gain):.3f} s.e., p = {pvalue:.2g}; detects gains ≥ {detectable:.2g})",
+        f"one-sided paired t-test at {level:.2g} per c (Bonferroni over {len(means)})",
+    )
 
 
 def check_beats_rf_mlp(rows: pd.DataFrame) -> Verdict:
@@ -130,44 +146,92 @@ def check_beats_rf_mlp(rows: pd.DataFrame) -> Verdict:
     first, last = ratio.columns.min(), ratio.columns.max()
     (p_beats, d_beats), (p_grows, d_grows) = _greater(ratio[last]), _greater(ratio[last] - ratio[first])
     shown = ", ".join(f"N={n:g}: {v:.1f}" for n, v in np.exp(ratio).mean().items())
-    return Verdict("pass" if max(p_beats, p_grows) < FALSE_FAILURE_RATE else "fail",
-                   "RFA < RF-MLP at the largest N; ratio RF-MLP/RFA larger at the largest N than at the smallest",
-                   f"ratio {shown}; p(beats) = {p_beats:.2g}, p(grows) = {p_grows:.2g}; detects log ratios "
-                   f"≥ {d_beats:.2g} (beats), log-ratio growth ≥ {d_grows:.2g}",
-                   f"one-sided {LEVEL} t-tests of the log ratio over seeds")
+    return Verdict(
+        "pass" if max(p_beats, p_grows) < FALSE_FAILURE_RATE else "fail",
+        "RFA < RF-MLP at the largest N; ratio RF-MLP/RFA larger at the largest N than at the smallest",
+        f"ratio {shown}; p(beats) = {p_beats:.2g}, p(grows) = {p_grows:.2g}; detects log ratios "
+        f"≥ {d_beats:.2g} (beats), log-ratio growth ≥ {d_grows:.2g}",
+        f"one-sided {LEVEL} t-tests of the log ratio over seeds",
+    )
 
 
 def _t_test(sides: str, what: str) -> Tolerance:
-    return Tolerance(f"{LEVEL} {sides} t-test", "derived",
-                     f"scipy.stats.ttest_1samp over seeds of {what}; the verdict shows p and the smallest "
-                     "detectable effect")
+    return Tolerance(
+        f"{LEVEL} {sides} t-test",
+        "derived",
+        f"scipy.stats.ttest_1samp over seeds of {what}; the verdict shows p and the smallest detectable effect",
+    )
 
 
 CLAIMS = (
-    Claim("rf_attention.krr_limit", "RFA ridge approaches kernel ridge as M grows, gap ~ M^{-1/2}", SOURCE_DERIVED,
-          "theorem", _study("heads"),
-          Tolerance(f"{LEVEL} two-sided t-test", "derived",
-                    "scipy.stats.ttest_1samp of the per-seed linregress slopes against -1/2; the fit window (the "
-                    "larger half of params.heads.grid, past M (d+1) = n) is a rule fixed before running, not read off "
-                    "the curve; no allowance for pre-asymptotic curvature"),
-          check_krr_limit, FIGURE),
-    Claim("rf_attention.error_vs_heads", "test error falls in M and approaches the KRR error", SOURCE_DERIVED,
-          "theorem", _study("heads"), _t_test("one-sided paired", "the error and its excess at the smallest vs "
-                                                                  "the largest M"),
-          check_error_vs_heads, FIGURE),
-    Claim("rf_attention.error_vs_samples", "test error falls in n (RFA at fixed M and KRR)", SOURCE_DERIVED,
-          "theorem", _study("samples"), _t_test("one-sided paired", "the log error at consecutive n"),
-          check_error_vs_samples, FIGURE),
-    Claim("rf_attention.permutation_invariance", "the layer is exactly invariant to permuting the keys",
-          "derived; stated by Fu et al. 2023 (abstract)", "consistency", _study("permutation"),
-          Tolerance(f"{PERMUTATION_TOLERANCE:g} relative", "cut-off",
-                    "fp64 summation-order round-off (~1e-16 per operation); the bound needs the terms' "
-                    "cancellation, which is not stored"),
-          check_permutation_invariance),
-    Claim("rf_attention.nonzero_mean", "non-zero-mean W beats zero mean on an even correlation target",
-          "Fu et al. 2023 (abstract: direction only; magnitude and best c [not found])", "theorem", _study("mean"),
-          _t_test("one-sided paired (Bonferroni over c)", "error(0) − error(c)"), check_nonzero_mean, FIGURE),
-    Claim("rf_attention.beats_rf_mlp", "RFA beats an RF-MLP with equal feature count, more so as N grows",
-          "Fu et al. 2023 (abstract: sample-complexity gain; our sizes)", "theorem", _study("keys"),
-          _t_test("one-sided", "log(error RF-MLP / error RFA)"), check_beats_rf_mlp, FIGURE),
+    Claim(
+        "rf_attention.krr_limit",
+        "RFA ridge approaches kernel ridge as M grows, gap ~ M^{-1/2}",
+        SOURCE_DERIVED,
+        "theorem",
+        _study("heads"),
+        Tolerance(
+            f"{LEVEL} two-sided t-test",
+            "derived",
+            "scipy.stats.ttest_1samp of the per-seed linregress slopes against -1/2; the fit window (the "
+            "larger half of params.heads.grid, past M (d+1) = n) is a rule fixed before running, not read off "
+            "the curve; no allowance for pre-asymptotic curvature",
+        ),
+        check_krr_limit,
+        FIGURE,
+    ),
+    Claim(
+        "rf_attention.error_vs_heads",
+        "test error falls in M and approaches the KRR error",
+        SOURCE_DERIVED,
+        "theorem",
+        _study("heads"),
+        _t_test("one-sided paired", "the error and its excess at the smallest vs the largest M"),
+        check_error_vs_heads,
+        FIGURE,
+    ),
+    Claim(
+        "rf_attention.error_vs_samples",
+        "test error falls in n (RFA at fixed M and KRR)",
+        SOURCE_DERIVED,
+        "theorem",
+        _study("samples"),
+        _t_test("one-sided paired", "the log error at consecutive n"),
+        check_error_vs_samples,
+        FIGURE,
+    ),
+    Claim(
+        "rf_attention.permutation_invariance",
+        "the layer is exactly invariant to permuting the keys",
+        "derived; stated by Fu et al. 2023 (abstract)",
+        "consistency",
+        _study("permutation"),
+        Tolerance(
+            f"{PERMUTATION_TOLERANCE:g} relative",
+            "cut-off",
+            "fp64 summation-order round-off (~1e-16 per operation); the bound needs the terms' "
+            "cancellation, which is not stored",
+        ),
+        check_permutation_invariance,
+    ),
+    Claim(
+        "rf_attention.nonzero_mean",
+        "non-zero-mean W beats zero mean on an even correlation target",
+        "Fu et al. 2023 (abstract: direction only; magnitude and best c [not found])",
+        "theorem",
+        _study("mean"),
+        _t_test("one-sided paired (Bonferroni over c)", "error(0) − error(c)"),
+        check_nonzero_mean,
+        FIGURE,
+    ),
+    Claim(
+        "rf_attention.beats_rf_mlp",
+        "RFA beats an RF-MLP with equal feature count, more so as N grows",
+        "Fu et al. 2023 (abstract: sample-complexity gain; our sizes)",
+        "theorem",
+        _study("keys"),
+        _t_test("one-sided", "log(error RF-MLP / error RFA)"),
+        check_beats_rf_mlp,
+        FIGURE,
+    ),
 )

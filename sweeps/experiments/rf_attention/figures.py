@@ -42,8 +42,12 @@ def _heads(error: Axes, gap: Axes, rows: pd.DataFrame) -> None:
     seed_range(gap, gaps, "heads", "distance to KRR (measured)", color="C1")
     window = np.array(slope_window(grid), dtype=float)
     anchor = gaps[gaps["heads"] == window[0]]["value"].mean()
-    gap.plot(window, anchor * (window / window[0]) ** PREDICTED_GAP_SLOPE, "k--",
-             label=r"$\propto M^{-1/2}$ on the fit window (predicted)")
+    gap.plot(
+        window,
+        anchor * (window / window[0]) ** PREDICTED_GAP_SLOPE,
+        "k--",
+        label=r"$\propto M^{-1/2}$ on the fit window (predicted)",
+    )
     gap.set(title="distance to kernel ridge", ylabel=r"$\|f_M - f_{\mathrm{KRR}}\| / \mathrm{sd}(y)$")
 
 
@@ -62,8 +66,13 @@ def _mean(ax: Axes, rows: pd.DataFrame) -> None:
     for i, (power, group) in enumerate(select(rows, "test_error").groupby("target_power", sort=False)):
         seed_range(ax, group, "weight_mean", rf"target $\psi(t) = t^{{{power:g}}}$", color=f"C{i + 2}")
         if power % 2 == 0:  # the claim is about even targets
-            ax.axhline(group.loc[group["weight_mean"] == 0, "value"].mean(), color=f"C{i + 2}", ls="--", lw=0.8,
-                       label=r"zero-mean error, even target (claim: beaten at some $c>0$)")
+            ax.axhline(
+                group.loc[group["weight_mean"] == 0, "value"].mean(),
+                color=f"C{i + 2}",
+                ls="--",
+                lw=0.8,
+                label=r"zero-mean error, even target (claim: beaten at some $c>0$)",
+            )
     ax.set(title="non-zero-mean weights", xlabel=r"mean $c$ of $W$", ylabel=ERROR)
 
 

@@ -24,7 +24,7 @@ def slope_window(heads_grid: list[int]) -> list[int]:
     requires it to lie past the interpolation threshold M (d + 1) = n, below which the ridge predictor is
     governed by the rank of the feature Gram matrix rather than by its concentration around the kernel.
     """
-    return sorted(heads_grid)[len(heads_grid) // 2:]
+    return sorted(heads_grid)[len(heads_grid) // 2 :]
 
 
 @dataclass
@@ -43,8 +43,11 @@ class HeadsParams(SectionParams):
     def check(self) -> None:
         require_increasing(self.grid, "params.heads.grid")
         window = slope_window(self.grid)
-        require(window[0] * (self.dim + 1) > self.train_size, "params.heads.grid",
-                f"the slope window {window} must lie past the interpolation threshold M (dim + 1) > train_size")
+        require(
+            window[0] * (self.dim + 1) > self.train_size,
+            "params.heads.grid",
+            f"the slope window {window} must lie past the interpolation threshold M (dim + 1) > train_size",
+        )
 
 
 @dataclass
@@ -93,10 +96,16 @@ class MeanParams(SectionParams):
     seeds: int = param(3, ge=2, help="seeds (the checks' replicates)")
 
     def check(self) -> None:
-        require(0.0 in self.grid and any(c > 0 for c in self.grid), "params.mean.grid",
-                "must contain 0.0 and at least one positive mean")
-        require(self.power % 2 == 0 and self.contrast_power % 2 == 1, "params.mean.power",
-                "power must be even and contrast_power odd (the mean study contrasts the two)")
+        require(
+            0.0 in self.grid and any(c > 0 for c in self.grid),
+            "params.mean.grid",
+            "must contain 0.0 and at least one positive mean",
+        )
+        require(
+            self.power % 2 == 0 and self.contrast_power % 2 == 1,
+            "params.mean.power",
+            "power must be even and contrast_power odd (the mean study contrasts the two)",
+        )
 
 
 @dataclass

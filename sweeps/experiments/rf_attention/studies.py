@@ -21,7 +21,6 @@ Targets are centred by their training mean before the ridge fit (an intercept), 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -29,7 +28,12 @@ from typing import Any
 import pandas as pd
 import torch
 
-from attnbench.models.random_feature_attention import rfa_features, ridge_fit, sample_head_weights
+from attnbench.models.random_feature_attention import (
+    rf_mlp_ridge_predict,
+    rfa_features,
+    ridge_fit,
+    sample_head_weights,
+)
 from attnbench.sweeps.experiments.base import RunContext, Section, run_sections
 from attnbench.sweeps.experiments.rf_attention.params import (
     HeadsParams,
@@ -39,9 +43,10 @@ from attnbench.sweeps.experiments.rf_attention.params import (
     RFAttentionParams,
     SamplesParams,
 )
+from attnbench.sweeps.rows import Row, row
 from attnbench.tasks.base import Batch
-from attnbench.tasks.rf_targets import RFTargetConfig, sample
-from attnbench.theory.random_features import kernel_ridge_predict, rf_mlp_ridge_predict
+from attnbench.tasks.rf_targets import RFTargetConfig
+from attnbench.theory.random_features import kernel_ridge_predict
 
 
 def _normalised_error(prediction: torch.Tensor, batch: Batch) -> float:
@@ -63,7 +68,8 @@ def _mlp_predict(train: Batch, test: Batch, ridge: float, *, features: int, seed
     offset = train.targets.mean()
     generator = torch.Generator().manual_seed(seed)
     return offset + rf_mlp_ridge_predict(
-        train.inputs, train.targets - offset, test.inputs, features=features, ridge=ridge, generator=generator)
+        train.inputs, train.targets - offset, test.inputs, features=features, ridge=ridge, generator=generator
+    )
 
 
 def _weights(dim: int, heads: int, mean: float, seed: int) -> torch.Tensor:
@@ -73,58 +79,68 @@ def _weights(dim: int, heads: int, mean: float, seed: int) -> torch.Tensor:
 
 def _data(dim: int, power: int, size: int, split: str, seed: int, keys: int) -> Batch:
     config = RFTargetConfig(dim=dim, keys=keys, target="power", power=power, batch_size=size)
-    return sample(config, split, seed)  # type: ignore[arg-type]
+    return config.sample(split, seed)  # type: ignore[arg-type]
 
 
-def _row(metric: str, value: float, seed: int, predicted: float = math.nan, **extra: object) -> dict:
-    return {"metric": metric, "value": value, "predicted": predicted, "step": 0, "seed": seed, **extra}
-
-
-def _over_seeds(name: str, rows_of: Callable[[Any, int], list[dict]], params: Any, ctx: RunContext) -> pd.DataFrame:
+def _over_seeds(name: str, rows_of: Callable[[Any, int], list[Row]], params: Any, ctx: RunContext) -> pd.DataFrame:
     """The rows of study ``name`` (``rows_of(params, seed)``) for seeds ctx.seed .. ctx.seed + params.seeds - 1."""
-    rows: list[dict] = []
+    rows: list[Row] = []
     for seed in range(ctx.seed, ctx.seed + params.seeds):
         rows.extend(rows_of(params, seed))
         ctx.log(f"rf_attention.{name}: seed {seed} done")
     return pd.DataFrame(rows)
 
 
-def heads_rows(params: HeadsParams, seed: int) -> list[dict]:
+def heads_rows(params: HeadsParams, seed: int) -> list[Row]:
     """Test error (KRR error as ``predicted``) and the RMS distance to the KRR predictor, per M."""
     train = _data(params.dim, params.power, params.train_size, "train", seed, params.keys)
     test = _data(params.dim, params.power, params.test_size, "test", seed, params.keys)
     krr = _krr_predict(train, test, params.ridge)
     krr_error = _normalised_error(krr, test)
-    rows = []
+    rows: list[Row] = []
     for heads in params.grid:
         prediction = _rfa_predict(train, test, params.ridge, weights=_weights(params.dim, heads, 0.0, seed))
         gap = float(((prediction - krr) ** 2).mean().sqrt() / test.targets.std())
         common = {"model": "rfa", "heads": heads, "train_size": params.train_size}
-        rows.append(_row("test_error", _normalised_error(prediction, test), seed, krr_error, **common))
-        rows.append(_row("krr_gap", gap, seed, **common, features=heads * (params.dim + 1)))
+        rows.append(
+            row("test_error", _normalised_error(prediction, test), predicted=krr_error, step=0, seed=seed, **common)
+        )
+        rows.append(row("krr_gap", gap, step=0, seed=seed, **common, features=heads * (params.dim + 1)))
     return rows
 
 
-def samples_rows(params: SamplesParams, seed: int) -> list[dict]:
+def samples_rows(params: SamplesParams, seed: int) -> list[Row]:
     """Test error of RFA at fixed M and of KRR, per n."""
     test = _data(params.dim, params.power, params.test_size, "test", seed, params.keys)
     weights = _weights(params.dim, params.heads, 0.0, seed)
-    rows = []
+    rows: list[Row] = []
     for size in params.grid:
         train = _data(params.dim, params.power, size, "train", seed, params.keys)
         krr_error = _normalised_error(_krr_predict(train, test, params.ridge), test)
         rfa_error = _normalised_error(_rfa_predict(train, test, params.ridge, weights=weights), test)
-        rows.append(_row("test_error", rfa_error, seed, krr_error, model="rfa", heads=params.heads, train_size=size))
-        rows.append(_row("test_error", krr_error, seed, model="krr", train_size=size))
+        rows.append(
+            row(
+                "test_error",
+                rfa_error,
+                predicted=krr_error,
+                step=0,
+                seed=seed,
+                model="rfa",
+                heads=params.heads,
+                train_size=size,
+            )
+        )
+        rows.append(row("test_error", krr_error, step=0, seed=seed, model="krr", train_size=size))
     return rows
 
 
-def permutation_rows(params: PermutationParams, seed: int) -> list[dict]:
+def permutation_rows(params: PermutationParams, seed: int) -> list[Row]:
     """The largest relative change of f(X) over random permutations of the keys (``predicted`` 0)."""
     test = _data(params.dim, params.power, params.test_size, "test", seed, params.keys)
     weights = _weights(params.dim, params.heads, 0.0, seed)
-    values = torch.randn(weights.shape[0] * weights.shape[1], generator=torch.Generator().manual_seed(seed),
-                         dtype=torch.float64)
+    values = torch.randn(
+        weights.shape[0] * weights.shape[1], generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    )
     reference = rfa_features(test.inputs, weights) @ values
     generator = torch.Generator().manual_seed(seed)
     worst = 0.0
@@ -132,20 +148,31 @@ def permutation_rows(params: PermutationParams, seed: int) -> list[dict]:
         order = torch.cat([torch.zeros(1, dtype=torch.long), 1 + torch.randperm(params.keys, generator=generator)])
         permuted = rfa_features(test.inputs[:, order], weights) @ values
         worst = max(worst, float((permuted - reference).abs().max() / reference.abs().max()))
-    return [_row("max_relative_change", worst, seed, 0.0, model="rfa", heads=params.heads)]
+    return [row("max_relative_change", worst, predicted=0.0, step=0, seed=seed, model="rfa", heads=params.heads)]
 
 
-def mean_rows(params: MeanParams, seed: int) -> list[dict]:
+def mean_rows(params: MeanParams, seed: int) -> list[Row]:
     """The mean sweep on the even target ``power`` (the claim) and, for contrast, on the odd ``contrast_power``."""
-    rows = []
+    rows: list[Row] = []
     for power in (params.power, params.contrast_power):
         train = _data(params.dim, power, params.train_size, "train", seed, params.keys)
         test = _data(params.dim, power, params.test_size, "test", seed, params.keys)
         for mean in params.grid:
             weights = _weights(params.dim, params.heads, mean, seed)
             error = _normalised_error(_rfa_predict(train, test, params.ridge, weights=weights), test)
-            rows.append(_row("test_error", error, seed, model="rfa", heads=params.heads,
-                             train_size=params.train_size, weight_mean=mean, target_power=power))
+            rows.append(
+                row(
+                    "test_error",
+                    error,
+                    step=0,
+                    seed=seed,
+                    model="rfa",
+                    heads=params.heads,
+                    train_size=params.train_size,
+                    weight_mean=mean,
+                    target_power=power,
+                )
+            )
     return rows
 
 
@@ -154,21 +181,34 @@ def _validated(predict: Callable[[Batch, float], torch.Tensor], validation: Batc
     return min(ridges, key=lambda ridge: _normalised_error(predict(validation, ridge), validation))
 
 
-def keys_rows(params: KeysParams, seed: int) -> list[dict]:
+def keys_rows(params: KeysParams, seed: int) -> list[Row]:
     """Test error of RFA and of an RF-MLP with the same feature count, per N (validated ridges)."""
-    rows = []
+    rows: list[Row] = []
     features = params.heads * (params.dim + 1)
     for keys in params.grid:
         train = _data(params.dim, params.power, params.train_size, "train", seed, keys)
         validation = _data(params.dim, params.power, params.test_size, "val", seed, keys)
         test = _data(params.dim, params.power, params.test_size, "test", seed, keys)
         weights = _weights(params.dim, params.heads, 0.0, seed)
-        predictors = {"rfa": partial(_rfa_predict, train, weights=weights),
-                      "rf_mlp": partial(_mlp_predict, train, features=features, seed=seed)}
+        predictors = {
+            "rfa": partial(_rfa_predict, train, weights=weights),
+            "rf_mlp": partial(_mlp_predict, train, features=features, seed=seed),
+        }
         for model, predict in predictors.items():
             ridge = _validated(predict, validation, params.ridges)
-            rows.append(_row("test_error", _normalised_error(predict(test, ridge), test), seed, model=model,
-                             keys=keys, features=features, train_size=params.train_size, ridge=ridge))
+            rows.append(
+                row(
+                    "test_error",
+                    _normalised_error(predict(test, ridge), test),
+                    step=0,
+                    seed=seed,
+                    model=model,
+                    keys=keys,
+                    features=features,
+                    train_size=params.train_size,
+                    ridge=ridge,
+                )
+            )
     return rows
 
 

@@ -26,14 +26,23 @@ EXPERIMENT = Experiment(
     claims=CLAIMS,
     draw=draw,
     sections=SECTIONS,
-    tiny=Profile(overrides=dict(
-        ode_match=dict(seeds=3, seq_lens=[16, 64], steps=100), fig4=dict(seeds=3), scan=dict(horizon=1000.0),
-        gain=dict(ratios=[1.0, 100.0]), reduced=dict(ratios=[1.0, 10.0]),
-        snap=dict(lr_ys=[1.0, 2.0], lr_zs=[0.5, 1.0]), decoder=dict(lr_ys=[0.5, 2.0], steps=1000),
-        entropy=dict(lr_zs=[0.5, 3.0], ratios=[1.0], seeds=6),
-    )),
-    paper=Profile(overrides=dict(
-        ode_match=dict(seeds=10, seq_lens=[16, 64, 256, 1024]), fig4=dict(seeds=10),
-        entropy=dict(num_lasts=[1, 3, 5, 10], lr_zs=[0.5, 1.0, 2.0, 3.0], ratios=[1.0, 2.0, 5.0, 10.0], seeds=10),
-    )),
+    tiny=Profile(
+        overrides=dict(
+            ode_match=dict(seeds=3, seq_lens=[16, 64], steps=100),
+            fig4=dict(seeds=3),
+            scan=dict(horizon=1000.0),
+            gain=dict(ratios=[1.0, 100.0]),
+            reduced=dict(ratios=[1.0, 10.0]),
+            snap=dict(lr_ys=[1.0, 2.0], lr_zs=[0.5, 1.0]),
+            decoder=dict(lr_ys=[0.5, 2.0], steps=1000),
+            entropy=dict(lr_zs=[0.5, 3.0], ratios=[1.0], seeds=6),
+        )
+    ),
+    paper=Profile(
+        overrides=dict(
+            ode_match=dict(seeds=10, seq_lens=[16, 64, 256, 1024]),
+            fig4=dict(seeds=10),
+            entropy=dict(num_lasts=[1, 3, 5, 10], lr_zs=[0.5, 1.0, 2.0, 3.0], ratios=[1.0, 2.0, 5.0, 10.0], seeds=10),
+        )
+    ),
 )

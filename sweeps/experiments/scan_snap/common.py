@@ -1,11 +1,17 @@
-"""What the Scan and Snap studies share: the Syn-Small data, its population description, and SGD training."""
+"""What the Scan and Snap studies share: the Syn-Small data, its population description, and SGD training
+of the Y/Z model (`attnbench.models.scan_snap`) as one batched ensemble (`attnbench.sweeps.training`)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from attnbench.models.scan_snap import SGDConfig, YZTransformer, train
+from attnbench.models.scan_snap import YZTransformer
+from attnbench.sweeps.training import train_ensemble
+from attnbench.tasks.base import stack
 from attnbench.tasks.scan_snap import (
     ScanSnapConfig,
     common_tokens,
@@ -13,17 +19,16 @@ from attnbench.tasks.scan_snap import (
     distinct_tokens,
     label_of_class,
     query_of_class,
-    sample,
 )
 from attnbench.theory import scan_snap as theory
 
 
-def syn_small(seq_len: int = 128, batch_size: int = 128, seed: int = 0) -> ScanSnapConfig:
+def syn_small(seq_len: int = 128, batch_size: int = 128, stream: int = 0) -> ScanSnapConfig:
     """Syn-Small (Tian et al. 2023, Fig. 4): 2 queries × 1 class, 10 common and 10 distinct tokens each.
 
     ``seq_len`` and ``batch_size`` only shape the SGD batches: the population ODE's description (`classes_of`)
     depends on neither, so the ODE studies take the defaults."""
-    return ScanSnapConfig(num_queries=2, classes_per_query=1, seq_len=seq_len, batch_size=batch_size, seed=seed)
+    return ScanSnapConfig(num_queries=2, classes_per_query=1, seq_len=seq_len, batch_size=batch_size, stream=stream)
 
 
 def classes_of(config: ScanSnapConfig) -> theory.Classes:
@@ -34,6 +39,52 @@ def classes_of(config: ScanSnapConfig) -> theory.Classes:
 def distinct_matrix(config: ScanSnapConfig) -> np.ndarray:
     """The distinct tokens G_DT(n) of every class, (K, tokens per class)."""
     return np.stack([distinct_tokens(config, n) for n in range(config.num_classes)])
+
+
+@dataclass(frozen=True)
+class SGDConfig:
+    """SGD with separate learning rates for Y and Z (the authors use two optimisers) and shared momentum."""
+
+    lr_y: float = 1.0
+    lr_z: float = 1.0
+    momentum: float = 0.0
+    steps: int = 100
+
+    def __post_init__(self) -> None:
+        if not (self.lr_y > 0 and self.lr_z >= 0 and 0 <= self.momentum < 1 and self.steps >= 1):
+            raise ValueError(f"SGDConfig needs lr_y > 0, lr_z >= 0, 0 <= momentum < 1, steps >= 1; got {self}")
+
+
+def train(
+    model: YZTransformer,
+    batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]],
+    sgd: SGDConfig,
+    record: Callable[[int, YZTransformer, torch.Tensor], None] | None = None,
+    *,
+    show_progress: bool = False,
+) -> torch.Tensor:
+    """Train ``model`` for ``sgd.steps`` steps; ``batch(step)`` returns (inputs (R,B,T), targets (R,B)).
+
+    ``record(step, model, losses)`` is called after every step (step counts completed updates, from 1).
+    Returns the last per-run losses.
+    """
+    optimizer = torch.optim.SGD(
+        [{"params": [model.Y], "lr": sgd.lr_y}, {"params": [model.Z], "lr": sgd.lr_z}],
+        lr=sgd.lr_y,
+        momentum=sgd.momentum,
+    )
+
+    def member_losses(step: int) -> torch.Tensor:
+        inputs, targets = batch(step)
+        return model.losses(inputs, targets)
+
+    def on_step(step: int, losses: torch.Tensor) -> None:
+        if record is not None:
+            record(step + 1, model, losses)
+
+    return train_ensemble(
+        member_losses, optimizer, sgd.steps, show_progress=show_progress, desc="scan_snap", on_step=on_step
+    )
 
 
 def train_sgd(
@@ -47,8 +98,8 @@ def train_sgd(
     model = YZTransformer(len(configs), configs[0].vocab_size, init=init, generator=generator)
 
     def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        batches = [sample(config, "train", step) for config in configs]
-        return torch.stack([b.inputs for b in batches]), torch.stack([b.targets for b in batches])
+        members = stack(configs, "train", step)
+        return members.inputs, members.targets
 
     steps, snapshots, losses = [0], [model.Z.detach().numpy().copy()], []
 

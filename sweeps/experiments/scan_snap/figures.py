@@ -31,8 +31,11 @@ def _draw_ode_match(ax: plt.Axes, table: pd.DataFrame) -> None:
         ax.plot(mean.index, mean.to_numpy(), label=f"SGD, $T = {int(seq_len)}$ ({group['seed'].nunique()} seeds)")
     pred = match.groupby("step")["predicted"].first()
     ax.plot(pred.index, pred.to_numpy(), "k--", label="population ODE")
-    ax.set(xlabel="SGD step", ylabel="attention mass on common tokens",
-           title=rf"SGD against the ODE ($\beta = {momentum:g}$)")
+    ax.set(
+        xlabel="SGD step",
+        ylabel="attention mass on common tokens",
+        title=rf"SGD against the ODE ($\beta = {momentum:g}$)",
+    )
     legend_outside(ax)
 
 
@@ -46,9 +49,13 @@ def _draw_scan(fig: plt.Figure, ax: plt.Axes, table: pd.DataFrame) -> None:
     norm = BoundaryNorm(np.arange(count + 1) - 0.5, plt.cm.viridis.N)
     for rank, column in enumerate(share.columns):
         ax.plot(share.index, share[column], color=plt.cm.viridis(norm(rank)))
-    ax.set(xscale="symlog", xlim=(0, None), xlabel=r"ODE time $t$",
-           ylabel=r"share of $c_n$ within the distinct tokens",
-           title=rf"Scan (ODE, $\eta_Y / \eta_Z = {ratio:g}$)")
+    ax.set(
+        xscale="symlog",
+        xlim=(0, None),
+        xlabel=r"ODE time $t$",
+        ylabel=r"share of $c_n$ within the distinct tokens",
+        title=rf"Scan (ODE, $\eta_Y / \eta_Z = {ratio:g}$)",
+    )
     bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=plt.cm.viridis), ax=ax, ticks=range(count))
     bar.set_label(r"rank of $P(\ell \mid n)$ (highest = most likely)")
 
@@ -60,8 +67,14 @@ def _draw_snap(ax: plt.Axes, table: pd.DataFrame) -> None:
         line = ax.plot(rows["step"], rows["value"], label=rf"$\eta_Y = {lr_y:g}$")[0]
         ax.plot(rows["step"], rows["predicted"], "--", color=line.get_color())
         ax.axvline(t_snap[lr_y], color=line.get_color(), ls=":")
-    styles = [Line2D([], [], color="grey", ls=style, label=label) for style, label in
-              (("-", r"measured $\|g_n\|$"), ("--", r"theory $\gamma(t)$"), (":", r"theory snap time $t_0$"))]
+    styles = [
+        Line2D([], [], color="grey", ls=style, label=label)
+        for style, label in (
+            ("-", r"measured $\|g_n\|$"),
+            ("--", r"theory $\gamma(t)$"),
+            (":", r"theory snap time $t_0$"),
+        )
+    ]
     ax.set(xscale="symlog", xlim=(0, None), xlabel=r"ODE time $t$", ylabel=r"$\|g_n\|$", title="Snap")
     legend_outside(ax, handles=[*ax.get_legend_handles_labels()[0], *styles])
 
@@ -85,14 +98,30 @@ def _draw_entropy(entropy: pd.DataFrame, out_dir: Path) -> Path:
     for ax, ((num_classes, lr_z), rows) in zip(axes[0], groups, strict=True):
         paper = np.array([reported_entropy(int(num_classes), float(lr_z), float(r)) for r in rows["ratio"]])
         x = np.arange(len(rows))
-        ax.errorbar(x - 0.08, rows["mean"], yerr=rows["std"], fmt="o", capsize=3,
-                    label=f"ours (mean ± SD, {int(rows['count'].min())} seeds)")
-        ax.errorbar(x + 0.08, paper[:, 0], yerr=paper[:, 1], fmt="ks", mfc="none", capsize=3,
-                    label=f"Fig. 6 (mean ± SD, {REPORTED_ENTROPY_SEEDS} seeds)")
+        ax.errorbar(
+            x - 0.08,
+            rows["mean"],
+            yerr=rows["std"],
+            fmt="o",
+            capsize=3,
+            label=f"ours (mean ± SD, {int(rows['count'].min())} seeds)",
+        )
+        ax.errorbar(
+            x + 0.08,
+            paper[:, 0],
+            yerr=paper[:, 1],
+            fmt="ks",
+            mfc="none",
+            capsize=3,
+            label=f"Fig. 6 (mean ± SD, {REPORTED_ENTROPY_SEEDS} seeds)",
+        )
         ax.set_xticks(x, [f"{r:g}" for r in rows["ratio"]])
         ax.set_xlim(-0.5, len(rows) - 0.5)
-        ax.set(xlabel=r"$\eta_Y / \eta_Z$", ylabel="distinct-token entropy (nats)",
-               title=rf"$K = {int(num_classes)}$, $\eta_Z = {lr_z:g}$")
+        ax.set(
+            xlabel=r"$\eta_Y / \eta_Z$",
+            ylabel="distinct-token entropy (nats)",
+            title=rf"$K = {int(num_classes)}$, $\eta_Z = {lr_z:g}$",
+        )
         ax.yaxis.set_tick_params(labelleft=True)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2)
     fig.suptitle("Syn-Medium distinct-token entropy against Tian et al. (2023), Fig. 6")

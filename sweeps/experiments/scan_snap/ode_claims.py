@@ -20,23 +20,30 @@ def check_decoder_gap(rows: pd.DataFrame) -> Verdict:
     """Lemmas 5–7: the discrete recursion h*(s) stays within 2η_Y/M of the Lambert-W h(t) (one (M, η_Y))."""
     gap = metric(rows, "max_gap").iloc[0]
     ok = gap["value"] <= gap["predicted"]
-    return Verdict("pass" if ok else "fail", f"max_s |h*(s) − h(s)| ≤ 2η_Y/M = {gap['predicted']:.3g}",
-                   f"{gap['value']:.3g} (gap/bound {gap['value'] / gap['predicted']:.3f})", "the lemma's bound")
+    return Verdict(
+        "pass" if ok else "fail",
+        f"max_s |h*(s) − h(s)| ≤ 2η_Y/M = {gap['predicted']:.3g}",
+        f"{gap['value']:.3g} (gap/bound {gap['value'] / gap['predicted']:.3f})",
+        "the lemma's bound",
+    )
 
 
 def check_lambert_w(rows: pd.DataFrame) -> Verdict:
     """Eqn 45: the Lambert-W closed form h(t) solves e^{Mh} + (M−1)Mh = Mη_Y t + 1 (implementation check)."""
     residual = metric(rows, "implicit_residual")["value"].max()
-    return Verdict("pass" if residual < 1e-9 else "fail", "0 (Eqn 45)", f"relative residual {residual:.1e}",
-                   "< 1e-9")
+    return Verdict("pass" if residual < 1e-9 else "fail", "0 (Eqn 45)", f"relative residual {residual:.1e}", "< 1e-9")
 
 
 def check_common_falls(rows: pd.DataFrame) -> Verdict:
     """Thm 2(b), Cor. 2: the common-token attention mass never rises along the population ODE (one η_Y/η_Z)."""
     mass = metric(rows, "common_mass").sort_values("step")["value"].to_numpy()
     rise = np.diff(mass).max()
-    return Verdict("pass" if rise <= 0 else "fail", "common-token mass non-increasing in t",
-                   f"{mass[0]:.3f} → {mass[-1]:.3f}; largest step change {rise:.1e}", "every step change ≤ 0")
+    return Verdict(
+        "pass" if rise <= 0 else "fail",
+        "common-token mass non-increasing in t",
+        f"{mass[0]:.3f} → {mass[-1]:.3f}; largest step change {rise:.1e}",
+        "every step change ≤ 0",
+    )
 
 
 def _ranked(rows: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -75,15 +82,23 @@ def check_scan_order(rows: pd.DataFrame) -> Verdict:
 def check_gain_identity(rows: pd.DataFrame) -> Verdict:
     """Eqns 11/110 along the reduced ODE (one η_Y/η_Z): the relative-gain residual vanishes."""
     gap = metric(rows, "identity_gap_reduced")["value"].max()
-    return Verdict("pass" if gap <= IDENTITY_TOLERANCE else "fail", "0 (Eqn 110)", f"max residual {gap:.1e}",
-                   f"≤ {IDENTITY_TOLERANCE:g}")
+    return Verdict(
+        "pass" if gap <= IDENTITY_TOLERANCE else "fail",
+        "0 (Eqn 110)",
+        f"max residual {gap:.1e}",
+        f"≤ {IDENTITY_TOLERANCE:g}",
+    )
 
 
 def check_gain_bounds(rows: pd.DataFrame) -> Verdict:
     """Eqn 12 along the reduced ODE (one η_Y/η_Z): e^{2 f_l0(0)² B} ≤ χ_l0 ≤ e^{2B}."""
     violation = metric(rows, "bound_violation")["value"].max()
-    return Verdict("pass" if violation <= BOUND_TOLERANCE else "fail", "worst violation ≤ 0 (Eqn 12)",
-                   f"{violation:.1e}", f"≤ {BOUND_TOLERANCE:g}")
+    return Verdict(
+        "pass" if violation <= BOUND_TOLERANCE else "fail",
+        "worst violation ≤ 0 (Eqn 12)",
+        f"{violation:.1e}",
+        f"≤ {BOUND_TOLERANCE:g}",
+    )
 
 
 def _falls_with_ratio(rows: pd.DataFrame, name: str, what: str, digits: str) -> Verdict:
@@ -91,9 +106,12 @@ def _falls_with_ratio(rows: pd.DataFrame, name: str, what: str, digits: str) -> 
     series = metric(rows, name).sort_values("ratio")
     values = series["value"].to_numpy()
     ok = bool(np.all(np.diff(values) < 0))
-    return Verdict("pass" if ok else "fail", f"{what} strictly decreasing in η_Y/η_Z",
-                   ", ".join(f"ν={r:g}: {v:{digits}}" for r, v in zip(series["ratio"], values, strict=True)),
-                   "strict decrease")
+    return Verdict(
+        "pass" if ok else "fail",
+        f"{what} strictly decreasing in η_Y/η_Z",
+        ", ".join(f"ν={r:g}: {v:{digits}}" for r, v in zip(series["ratio"], values, strict=True)),
+        "strict decrease",
+    )
 
 
 def check_joint_gain(rows: pd.DataFrame) -> Verdict:
@@ -106,42 +124,87 @@ def check_reduced_ode(rows: pd.DataFrame) -> Verdict:
     return _falls_with_ratio(rows, "relative_mismatch", "relative mismatch", ".3f")
 
 
-ODE_EXACT = Tolerance("exact", "derived", "the theorem's statement is an exact ordering or sign along the "
-                      "deterministic ODE; no allowance")
+ODE_EXACT = Tolerance(
+    "exact", "derived", "the theorem's statement is an exact ordering or sign along the deterministic ODE; no allowance"
+)
 ODE_CLAIMS = (
-    Claim("scan_snap.decoder_gap", "discrete h*(s) within 2η_Y/M of the Lambert-W h(t)",
-          "Tian et al. 2023, Lemmas 5–7 (closed form derived)", "theorem",
-          section_scope("decoder", cells=("vocab_size", "lr_y")),
-          Tolerance("gap ≤ 2η_Y/M", "derived", "the lemmas' bound itself, nothing added"), check_decoder_gap),
-    Claim("scan_snap.decoder_lambert_w", "the Lambert-W closed form of h(t) solves Eqn 45",
-          "Tian et al. 2023, Eqn 45 (closed form derived)", "consistency",
-          section_scope("decoder", cells=("vocab_size", "lr_y")),
-          Tolerance("1e-9 relative", "cut-off", "fp64 evaluation of e^{Mh}: round-off ~1e-15, margin 10^6"),
-          check_lambert_w),
-    Claim("scan_snap.common_falls", "attention on common tokens never rises along the population ODE",
-          "Tian et al. 2023, Thm 2(b), Cor. 2", "theorem",
-          section_scope("scan", cells=("ratio",), metrics=("common_mass",)), ODE_EXACT, check_common_falls,
-          "dynamics.png"),
-    Claim("scan_snap.scan_order", "distinct tokens drop out in order of co-occurrence, lowest first",
-          "Tian et al. 2023, Thm 3", "theorem", section_scope("scan", cells=("ratio",)), ODE_EXACT,
-          check_scan_order, "dynamics.png"),
-    Claim("scan_snap.relative_gain", "the relative-gain identity (Eqn 11 ⇔ Eqn 110) holds along the reduced ODE",
-          "Tian et al. 2023, Thm 3, Eqns 11, 110", "consistency",
-          section_scope("gain", cells=("ratio",), metrics=("identity_gap_reduced",)),
-          Tolerance(f"{IDENTITY_TOLERANCE:g}", "cut-off", "LSODA integration error (rtol 1e-8) with margin"),
-          check_gain_identity),
-    Claim("scan_snap.gain_bounds", "the Eqn 12 bounds e^{2f²B} ≤ χ_l0 ≤ e^{2B} hold along the reduced ODE",
-          "Tian et al. 2023, Thm 3, Eqn 12", "consistency",
-          section_scope("gain", cells=("ratio",), metrics=("bound_violation",)),
-          Tolerance(f"{BOUND_TOLERANCE:g}", "cut-off", "LSODA integration error (rtol 1e-8) with margin"),
-          check_gain_bounds),
-    Claim("scan_snap.relative_gain_joint", "the joint (Y, Z) ODE approaches Eqn 110 as η_Y/η_Z grows",
-          "Tian et al. 2023, Thm 3 (η_Y ≫ η_Z regime)", "theorem",
-          section_scope("gain", metrics=("identity_gap_joint",)), ODE_EXACT, check_joint_gain),
-    Claim("scan_snap.reduced_ode", "the reduced Z-only ODE approaches the joint (Y, Z) ODE as η_Y/η_Z grows",
-          "Tian et al. 2023, Lemma 4 + Thm 1 (β = E' form derived)", "theorem",
-          Scope(cells=("data",), where={"section": ("reduced",), "data": ("weak",)},
-                reason="Lemma 4 and Thm 1 assume weak class correlations (Assumption 2): the weak-correlation data "
-                "meet it; Syn-Small (strong common-token overlap) does not: its rows are stored, not judged"),
-          ODE_EXACT, check_reduced_ode),
+    Claim(
+        "scan_snap.decoder_gap",
+        "discrete h*(s) within 2η_Y/M of the Lambert-W h(t)",
+        "Tian et al. 2023, Lemmas 5–7 (closed form derived)",
+        "theorem",
+        section_scope("decoder", cells=("vocab_size", "lr_y")),
+        Tolerance("gap ≤ 2η_Y/M", "derived", "the lemmas' bound itself, nothing added"),
+        check_decoder_gap,
+    ),
+    Claim(
+        "scan_snap.decoder_lambert_w",
+        "the Lambert-W closed form of h(t) solves Eqn 45",
+        "Tian et al. 2023, Eqn 45 (closed form derived)",
+        "consistency",
+        section_scope("decoder", cells=("vocab_size", "lr_y")),
+        Tolerance("1e-9 relative", "cut-off", "fp64 evaluation of e^{Mh}: round-off ~1e-15, margin 10^6"),
+        check_lambert_w,
+    ),
+    Claim(
+        "scan_snap.common_falls",
+        "attention on common tokens never rises along the population ODE",
+        "Tian et al. 2023, Thm 2(b), Cor. 2",
+        "theorem",
+        section_scope("scan", cells=("ratio",), metrics=("common_mass",)),
+        ODE_EXACT,
+        check_common_falls,
+        "dynamics.png",
+    ),
+    Claim(
+        "scan_snap.scan_order",
+        "distinct tokens drop out in order of co-occurrence, lowest first",
+        "Tian et al. 2023, Thm 3",
+        "theorem",
+        section_scope("scan", cells=("ratio",)),
+        ODE_EXACT,
+        check_scan_order,
+        "dynamics.png",
+    ),
+    Claim(
+        "scan_snap.relative_gain",
+        "the relative-gain identity (Eqn 11 ⇔ Eqn 110) holds along the reduced ODE",
+        "Tian et al. 2023, Thm 3, Eqns 11, 110",
+        "consistency",
+        section_scope("gain", cells=("ratio",), metrics=("identity_gap_reduced",)),
+        Tolerance(f"{IDENTITY_TOLERANCE:g}", "cut-off", "LSODA integration error (rtol 1e-8) with margin"),
+        check_gain_identity,
+    ),
+    Claim(
+        "scan_snap.gain_bounds",
+        "the Eqn 12 bounds e^{2f²B} ≤ χ_l0 ≤ e^{2B} hold along the reduced ODE",
+        "Tian et al. 2023, Thm 3, Eqn 12",
+        "consistency",
+        section_scope("gain", cells=("ratio",), metrics=("bound_violation",)),
+        Tolerance(f"{BOUND_TOLERANCE:g}", "cut-off", "LSODA integration error (rtol 1e-8) with margin"),
+        check_gain_bounds,
+    ),
+    Claim(
+        "scan_snap.relative_gain_joint",
+        "the joint (Y, Z) ODE approaches Eqn 110 as η_Y/η_Z grows",
+        "Tian et al. 2023, Thm 3 (η_Y ≫ η_Z regime)",
+        "theorem",
+        section_scope("gain", metrics=("identity_gap_joint",)),
+        ODE_EXACT,
+        check_joint_gain,
+    ),
+    Claim(
+        "scan_snap.reduced_ode",
+        "the reduced Z-only ODE approaches the joint (Y, Z) ODE as η_Y/η_Z grows",
+        "Tian et al. 2023, Lemma 4 + Thm 1 (β = E' form derived)",
+        "theorem",
+        Scope(
+            cells=("data",),
+            where={"section": ("reduced",), "data": ("weak",)},
+            reason="Lemma 4 and Thm 1 assume weak class correlations (Assumption 2): the weak-correlation data "
+            "meet it; Syn-Small (strong common-token overlap) does not: its rows are stored, not judged",
+        ),
+        ODE_EXACT,
+        check_reduced_ode,
+    ),
 )

@@ -9,6 +9,7 @@ import pandas as pd
 from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.scan_snap.common import classes_of, syn_small
 from attnbench.sweeps.experiments.scan_snap.params import GainParams, ReducedParams
+from attnbench.sweeps.rows import Row, row
 from attnbench.tasks.scan_snap import ScanSnapConfig, distinct_tokens, query_of_class
 from attnbench.theory import scan_snap as theory
 
@@ -22,12 +23,14 @@ def run_gain(params: GainParams, ctx: RunContext) -> pd.DataFrame:
     p = classes.probs[0, tokens]
     times = np.linspace(0.0, params.steps, 401)
     f0 = classes.probs[0] / np.linalg.norm(classes.probs[0])
-    rows: list[dict] = []
+    rows: list[Row] = []
 
     def gap(z: np.ndarray) -> float:
         dz = z[:, query, tokens]
-        return max(np.abs(theory.relative_gain_identity_gap(dz[:, -1], dz[:, i], p[-1], p[i])).max()
-                   for i in range(len(tokens) - 1))
+        return max(
+            np.abs(theory.relative_gain_identity_gap(dz[:, -1], dz[:, i], p[-1], p[i])).max()
+            for i in range(len(tokens) - 1)
+        )
 
     for ratio in params.ratios:
         lr_y = ratio * params.lr_z
@@ -36,9 +39,14 @@ def run_gain(params: GainParams, ctx: RunContext) -> pd.DataFrame:
         # Eqn 12: e^{2 f_l0(0)^2 B} <= chi_l0 <= e^{2B}, in log form.
         log_chi = 2 * z_red[:, query, tokens[-1]]
         violation = max((2 * f0[tokens[-1]] ** 2 * b[:, 0] - log_chi).max(), (log_chi - 2 * b[:, 0]).max())
-        rows += [dict(metric=metric, value=value, predicted=0.0, ratio=ratio)
-                 for metric, value in (("identity_gap_reduced", gap(z_red)), ("identity_gap_joint", gap(z_joint)),
-                                       ("bound_violation", violation))]
+        rows += [
+            row(metric, value, predicted=0.0, ratio=ratio)
+            for metric, value in (
+                ("identity_gap_reduced", gap(z_red)),
+                ("identity_gap_joint", gap(z_joint)),
+                ("bound_violation", violation),
+            )
+        ]
     return pd.DataFrame(rows)
 
 
@@ -49,7 +57,7 @@ def weak_correlation_config() -> ScanSnapConfig:
 
 def run_reduced(params: ReducedParams, ctx: RunContext) -> pd.DataFrame:
     """Reduced Z-only ODE vs joint ODE: max |c_red − c_joint| / max |c_joint(t) − c_joint(0)| up to t = 20K ln M/η_Z."""
-    rows: list[dict] = []
+    rows: list[Row] = []
     for name, config in (("syn_small", syn_small()), ("weak", weak_correlation_config())):
         classes = classes_of(config)
         horizon = 10 * theory.transition_times(config.vocab_size, config.num_classes, params.lr_z)[1]
@@ -60,5 +68,5 @@ def run_reduced(params: ReducedParams, ctx: RunContext) -> pd.DataFrame:
             _, z_joint = theory.integrate_population(classes, times, lr_y, params.lr_z)
             c_red, c_joint = theory.attention_map(z_red, classes), theory.attention_map(z_joint, classes)
             mismatch = np.abs(c_red - c_joint).max() / np.abs(c_joint - c_joint[0]).max()
-            rows.append(dict(metric="relative_mismatch", value=mismatch, ratio=ratio, data=name))
+            rows.append(row("relative_mismatch", mismatch, ratio=ratio, data=name))
     return pd.DataFrame(rows)

@@ -9,6 +9,7 @@ import pandas as pd
 from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.scan_snap.common import attention_summary, classes_of, syn_small
 from attnbench.sweeps.experiments.scan_snap.params import ScanParams
+from attnbench.sweeps.rows import Row, row
 from attnbench.tasks.scan_snap import distinct_tokens, query_of_class
 from attnbench.theory import scan_snap as theory
 
@@ -21,7 +22,7 @@ def run_scan(params: ScanParams, ctx: RunContext) -> pd.DataFrame:
     classes = classes_of(config)
     times = np.concatenate([[0.0], np.geomspace(1.0, params.horizon, SCAN_POINTS)])
     tokens, query = distinct_tokens(config, 0), query_of_class(config)[0]
-    rows: list[dict] = []
+    rows: list[Row] = []
     for ratio in params.ratios:
         _, z = theory.integrate_population(classes, times, ratio * params.lr_z, params.lr_z)
         c = theory.attention_map(z, classes)
@@ -30,7 +31,7 @@ def run_scan(params: ScanParams, ctx: RunContext) -> pd.DataFrame:
         series |= {f"distinct_share_{rank}": share[:, rank] for rank in range(len(tokens))}
         series |= {f"distinct_logit_{rank}": z[:, query, token] for rank, token in enumerate(tokens)}
         rows += [
-            dict(metric=metric, value=v, step=t, ratio=ratio)
+            row(metric, v, step=t, ratio=ratio)
             for metric, values in series.items()
             for t, v in zip(times, values, strict=True)
         ]

@@ -9,6 +9,7 @@ import pandas as pd
 from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.scan_snap.common import classes_of, syn_small
 from attnbench.sweeps.experiments.scan_snap.params import SnapParams
+from attnbench.sweeps.rows import Row, row
 from attnbench.tasks.scan_snap import distinct_tokens
 from attnbench.theory import scan_snap as theory
 
@@ -41,7 +42,7 @@ def run_snap(params: SnapParams, ctx: RunContext) -> pd.DataFrame:
     config = syn_small()
     classes = classes_of(config)
     m, k = config.vocab_size, config.num_classes
-    rows: list[dict] = []
+    rows: list[Row] = []
     for lr_y in params.lr_ys:
         t_scan, t_snap = theory.transition_times(m, k, lr_y)
         times = np.linspace(0.0, SNAP_HORIZON * t_snap, SNAP_POINTS)
@@ -49,20 +50,19 @@ def run_snap(params: SnapParams, ctx: RunContext) -> pd.DataFrame:
         grad = gradient_norm(y, z, classes)
         speed = np.linalg.norm(np.gradient(z[:, classes.queries], times, axis=0).reshape(len(times), -1), axis=-1)
         common = dict(lr_y=lr_y, lr_z=params.lr_z)
-        rows.append(dict(common, metric="g_peak_time", value=times[grad.argmax()],
-                         predicted=theory.gamma_peak_time(m, k, lr_y)))
-        rows.append(dict(common, metric="z_speed_peak_time", value=times[speed.argmax()], predicted=t_snap,
-                         t_scan=t_scan))
+        rows.append(row("g_peak_time", times[grad.argmax()], predicted=theory.gamma_peak_time(m, k, lr_y), **common))
+        rows.append(row("z_speed_peak_time", times[speed.argmax()], predicted=t_snap, **common, t_scan=t_scan))
         every = slice(None, None, G_NORM_EVERY)
-        rows += [dict(metric="g_norm", value=g, predicted=gm, step=t, lr_y=lr_y)
-                 for t, g, gm in zip(times[every], grad[every], theory.gamma(times[every], m, k, lr_y), strict=True)]
+        rows += [
+            row("g_norm", g, predicted=gm, step=t, lr_y=lr_y)
+            for t, g, gm in zip(times[every], grad[every], theory.gamma(times[every], m, k, lr_y), strict=True)
+        ]
     dominant = distinct_tokens(config, 0)[-1]
     for lr_z in params.lr_zs:
         lr_y = params.ratio * lr_z
         t_snap = theory.transition_times(m, k, lr_y)[1]
         _, z = theory.integrate_population(classes, np.array([0.0, t_snap]), lr_y, lr_z)
         common = dict(lr_y=lr_y, lr_z=lr_z)
-        rows.append(dict(common, metric="ode_log_chi_t0", value=2 * z[-1, classes.queries[0], dominant]))
-        rows.append(dict(common, metric="closed_form_B_t0",
-                         value=float(theory.snap_b(t_snap, m, k, lr_y, lr_z, params.c0))))
+        rows.append(row("ode_log_chi_t0", 2 * z[-1, classes.queries[0], dominant], **common))
+        rows.append(row("closed_form_B_t0", theory.snap_b(t_snap, m, k, lr_y, lr_z, params.c0), **common))
     return pd.DataFrame(rows)

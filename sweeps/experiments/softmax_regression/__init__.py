@@ -1,6 +1,7 @@
 """In-context softmax regression vs one GD step (Li, Song, Xia, Yu & Zhou 2023, arXiv 2304.13276; notes C).
 
-`models` holds the two compared models, `study` computes the runs, `claims` judges them, `figures` draws them.
+The two compared models are `attnbench.models.softmax_regression`; `study` computes the runs (with the
+adversarial searches of `adversarial`), `claims` judges them, `figures` draws them.
 """
 
 from __future__ import annotations
@@ -17,9 +18,29 @@ EXPERIMENT = Experiment(
     run=run,
     claims=CLAIMS,
     draw=draw,
-    tiny=Profile(overrides={"rows_grid": [10], "radius_grid": [1.0, 4.0], "seeds": 1, "steps": 80,
-                            "eval_every": 40, "test_size": 64, "bound_trials": 100, "adversarial_starts": 1,
-                            "adversarial_steps": 40}),
-    paper=Profile(overrides={"rows_grid": [25, 200], "dim": 20, "seeds": 5, "steps": 2000, "test_size": 1024,
-                             "radius_grid": [1.0, 2.0, 4.0], "adversarial_starts": 10, "adversarial_steps": 300}),
+    tiny=Profile(
+        overrides={
+            "rows_grid": [10],
+            "radius_grid": [1.0, 4.0],
+            "seeds": 1,
+            "steps": 80,
+            "eval_every": 40,
+            "test_size": 64,
+            "bound_trials": 100,
+            "adversarial_starts": 1,
+            "adversarial_steps": 40,
+        }
+    ),
+    paper=Profile(
+        overrides={
+            "rows_grid": [25, 200],
+            "dim": 20,
+            "seeds": 5,
+            "steps": 2000,
+            "test_size": 1024,
+            "radius_grid": [1.0, 2.0, 4.0],
+            "adversarial_starts": 10,
+            "adversarial_steps": 300,
+        }
+    ),
 )

@@ -15,8 +15,10 @@ from attnbench.sweeps.experiments.softmax_regression.claims import FIGURE
 from attnbench.sweeps.plotting import figure_legend, panels, save
 
 SHIFTS = {  # bound-ratio metric -> tick label
-    "weight_shift_ratio_random": "weight\nrandom", "weight_shift_ratio_adversarial": "weight\nadversarial",
-    "data_shift_ratio_random": "data\nrandom", "data_shift_ratio_adversarial": "data\nadversarial",
+    "weight_shift_ratio_random": "weight\nrandom",
+    "weight_shift_ratio_adversarial": "weight\nadversarial",
+    "data_shift_ratio_random": "data\nrandom",
+    "data_shift_ratio_adversarial": "data\nadversarial",
 }
 ICL = {  # metric -> (title, y-label, log scale)
     "pred_diff": ("prediction difference", r"$\|b_{\mathrm{SA}} - b_{\mathrm{GD}}\|_2$", True),
@@ -81,13 +83,24 @@ def _bounds(ratio_axis: Axes, constant_axis: Axes, table: pd.DataFrame) -> None:
         cell = bounds[(bounds["rows"] == key[0]) & (bounds["radius"] == key[1])]
         constant = cell[cell["metric"] == "weight_shift_constant"]
         constant_axis.plot(positions[i], constant["value"].max(), "o", color=f"C{i}")
-        constant_axis.hlines(constant["predicted"].max(), positions[i] - 0.3, positions[i] + 0.3, color="k",
-                             ls="--", label=r"$R/2$ (derived bound)")
+        constant_axis.hlines(
+            constant["predicted"].max(),
+            positions[i] - 0.3,
+            positions[i] + 0.3,
+            color="k",
+            ls="--",
+            label=r"$R/2$ (derived bound)",
+        )
         paper = cell.loc[cell["metric"] == "log10_paper_constant", "value"].max()
-        constant_axis.annotate(rf"$M=10^{{{paper:.0f}}}$", (positions[i], 1.0), xycoords=("data", "axes fraction"),
-                               ha="center", va="top", fontsize=7)
-    constant_axis.set(title="weight-shift constant (paper's $M$ on top)", ylabel="measured constant",
-                      yscale="log")
+        constant_axis.annotate(
+            rf"$M=10^{{{paper:.0f}}}$",
+            (positions[i], 1.0),
+            xycoords=("data", "axes fraction"),
+            ha="center",
+            va="top",
+            fontsize=7,
+        )
+    constant_axis.set(title="weight-shift constant (paper's $M$ on top)", ylabel="measured constant", yscale="log")
     constant_axis.margins(y=0.35)
 
 

@@ -2,40 +2,38 @@
 2304.13276; notes C). This module never imports the claims or the figures.
 
 * Task (`attnbench.tasks.softmax_regression`): context document A with b = softmax(A x*), query document
-  A_q; predict b_q = softmax(A_q x*). Both models of `models` are trained by Adam on fresh batches.
+  A_q; predict b_q = softmax(A_q x*). Both models of `attnbench.models.softmax_regression` are trained by Adam
+  on fresh batches.
 * ``icl`` rows, on a fixed test batch during training, named as in the paper: ``pred_diff`` = mean
   ||b_SA - b_GD||_2, ``model_diff`` = mean ||S_SA - S_GD||_F and ``model_cos`` = mean cosine of S_SA and
-  S_GD (see `models.sensitivity`), beside both losses.
+  S_GD (see `sensitivity`), beside both losses.
 * ``bounds`` rows: the derived 1/2-Lipschitz shift bounds (notes C2) on random and adversarial
-  (Adam-optimised) perturbations, and the paper's factor M = n^{1.5} exp(10 R^2) beside the measured constant.
+  (Adam-optimised, `adversarial`) perturbations, and the paper's factor M = n^{1.5} exp(10 R^2) beside the
+  measured constant.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
+from torch import nn
 
+from attnbench.models.softmax_regression import OneStepGD, SingleSoftmaxAttention
 from attnbench.sweeps.experiments.base import RunContext
-from attnbench.sweeps.experiments.softmax_regression.models import (
-    OneStepGD,
-    SingleSoftmaxAttention,
-    loss,
-    predict,
-    sensitivity,
-)
-from attnbench.sweeps.validation import Params, param
-from attnbench.tasks.softmax_regression import SoftmaxRegressionConfig, SoftmaxRegressionInstances, sample
-from attnbench.theory.softmax_regression import (
+from attnbench.sweeps.experiments.softmax_regression.adversarial import (
     adversarial_data_shift_ratio,
     adversarial_weight_shift_ratio,
-    data_shift_bound,
-    log10_paper_constant,
-    softmax_prediction,
-    weight_shift_bound,
 )
+from attnbench.sweeps.rows import Row, row
+from attnbench.sweeps.validation import Params, param
+from attnbench.tasks.softmax_regression import (
+    SoftmaxRegressionConfig,
+    SoftmaxRegressionInstances,
+    softmax_prediction,
+)
+from attnbench.theory.softmax_regression import data_shift_bound, log10_paper_constant, weight_shift_bound
 
 
 @dataclass
@@ -57,6 +55,24 @@ class SoftmaxRegressionParams(Params):
     shift_radius: float = param(0.1, gt=0, help="norm of the weight / data perturbations")
 
 
+def predict(model: nn.Module, data: SoftmaxRegressionInstances) -> torch.Tensor:
+    """The model's predicted b_q for every instance, shaped (B, n)."""
+    return model(data.matrix, data.target, data.inputs)
+
+
+def loss(model: nn.Module, data: SoftmaxRegressionInstances) -> torch.Tensor:
+    """1/2 ||b_hat_q - b_q||^2, averaged over the instances."""
+    return 0.5 * ((predict(model, data) - data.targets) ** 2).sum(-1).mean()
+
+
+def sensitivity(model: OneStepGD | SingleSoftmaxAttention, data: SoftmaxRegressionInstances) -> torch.Tensor:
+    """S P: the model's closed-form d b_hat / d b per instance (B, n, n), restricted to the perturbations of b
+    that keep sum(b) = 1 (P = I - 1 1^T / n)."""
+    jacobian = model.sensitivity(data.matrix, data.target, data.inputs)
+    rows = data.target.shape[-1]
+    return jacobian @ (torch.eye(rows, dtype=jacobian.dtype) - 1.0 / rows)
+
+
 @torch.no_grad()
 def _comparison(
     attention: SingleSoftmaxAttention, descent: OneStepGD, test: SoftmaxRegressionInstances
@@ -74,35 +90,26 @@ def _comparison(
     }
 
 
-def _training_rows(params: SoftmaxRegressionParams, rows: int, radius: float, seed: int) -> list[dict]:
-    config = SoftmaxRegressionConfig(rows=rows, dim=params.dim, radius=radius, batch_size=params.batch_size)
-    test = sample(
-        SoftmaxRegressionConfig(rows=rows, dim=params.dim, radius=radius, batch_size=params.test_size),
-        "test",
-        seed,
+def _training_rows(params: SoftmaxRegressionParams, rows: int, radius: float, seed: int) -> list[Row]:
+    config = SoftmaxRegressionConfig(
+        rows=rows, dim=params.dim, radius=radius, batch_size=params.batch_size, stream=seed
     )
-    attention = SingleSoftmaxAttention(config, torch.Generator().manual_seed(seed))
-    descent = OneStepGD(config)
+    test = SoftmaxRegressionConfig(rows=rows, dim=params.dim, radius=radius, batch_size=params.test_size).sample(
+        "test", seed
+    )
+    attention = SingleSoftmaxAttention(rows, params.dim, radius, torch.Generator().manual_seed(seed))
+    descent = OneStepGD(rows, params.dim, radius)
     optimisers = [torch.optim.Adam(m.parameters(), lr=params.learning_rate) for m in (attention, descent)]
-    records = []
+    records: list[Row] = []
     for step in range(params.steps + 1):
         if step % params.eval_every == 0 or step == params.steps:
-            for metric, value in _comparison(attention, descent, test).items():
-                records.append(
-                    {
-                        "section": "icl",
-                        "metric": metric,
-                        "value": value,
-                        "predicted": math.nan,
-                        "step": step,
-                        "seed": seed,
-                        "rows": rows,
-                        "radius": radius,
-                    }
-                )
+            records += [
+                row(metric, value, step=step, seed=seed, section="icl", rows=rows, radius=radius)
+                for metric, value in _comparison(attention, descent, test).items()
+            ]
         if step == params.steps:
             break
-        batch = sample(config, "train", seed * params.steps + step)
+        batch = config.sample("train", step)
         for model, optimiser in zip((attention, descent), optimisers, strict=True):
             optimiser.zero_grad()
             loss(model, batch).backward()
@@ -110,9 +117,9 @@ def _training_rows(params: SoftmaxRegressionParams, rows: int, radius: float, se
     return records
 
 
-def _bound_rows(params: SoftmaxRegressionParams, rows: int, radius: float, seed: int) -> list[dict]:
+def _bound_rows(params: SoftmaxRegressionParams, rows: int, radius: float, seed: int) -> list[Row]:
     config = SoftmaxRegressionConfig(rows=rows, dim=params.dim, radius=radius, batch_size=params.bound_trials)
-    data = sample(config, "val", seed)
+    data = config.sample("val", seed)
     generator = torch.Generator().manual_seed(seed)
     x_shift = torch.randn(data.x_star.shape, generator=generator, dtype=torch.float64)
     x_shift = params.shift_radius * x_shift / x_shift.norm(dim=-1, keepdim=True)
@@ -127,8 +134,9 @@ def _bound_rows(params: SoftmaxRegressionParams, rows: int, radius: float, seed:
     starts = range(params.adversarial_starts)
     adversarial_weight, adversarial_data = (
         max(
-            search(data.matrix[i], data.x_star[i], params.shift_radius, generator=generator,
-                   steps=params.adversarial_steps)
+            search(
+                data.matrix[i], data.x_star[i], params.shift_radius, generator=generator, steps=params.adversarial_steps
+            )
             for i in starts
         )
         for search in (adversarial_weight_shift_ratio, adversarial_data_shift_ratio)
@@ -143,37 +151,16 @@ def _bound_rows(params: SoftmaxRegressionParams, rows: int, radius: float, seed:
         "weight_shift_constant": measured_constant,
     }
     predicted = {"weight_shift_constant": radius / 2}
-    records = [
-        {
-            "section": "bounds",
-            "metric": metric,
-            "value": value,
-            "predicted": predicted.get(metric, 1.0),
-            "step": 0,
-            "seed": seed,
-            "rows": rows,
-            "radius": radius,
-        }
-        for metric, value in values.items()
+    keys = {"step": 0, "seed": seed, "section": "bounds", "rows": rows, "radius": radius}
+    return [
+        *(row(metric, value, predicted=predicted.get(metric, 1.0), **keys) for metric, value in values.items()),
+        row("log10_paper_constant", log10_paper_constant(rows, radius), **keys),
     ]
-    records.append(
-        {
-            "section": "bounds",
-            "metric": "log10_paper_constant",
-            "value": log10_paper_constant(rows, radius),
-            "predicted": math.nan,
-            "step": 0,
-            "seed": seed,
-            "rows": rows,
-            "radius": radius,
-        }
-    )
-    return records
 
 
 def run(params: SoftmaxRegressionParams, ctx: RunContext) -> pd.DataFrame:
     """Train both models on every (n, R, seed) and measure the shift bounds; fp64 throughout."""
-    records: list[dict] = []
+    records: list[Row] = []
     for seed in range(ctx.seed, ctx.seed + params.seeds):
         for rows in params.rows_grid:
             for radius in params.radius_grid:

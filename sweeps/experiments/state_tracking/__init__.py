@@ -21,9 +21,22 @@ EXPERIMENT = Experiment(
     draw=draw,
     sweep={"models": "[softmax,deltanet,deltanet_neg],[lla]"},  # LLA's CPU cost in a job of its own
     # tiny: parity only, one layer, lengths 3..20 -> 20..28; DeltaNet β ∈ [0, 2] fits it in 50 steps at lr 1e-2
-    tiny=Profile(overrides={"tasks": ["parity"], "width": 16, "depth": 1, "steps": 50, "lrs": [1e-2],
-                            "batch_size": 32, "seeds": 2, "eval_batches": 1, "train_max_len": 20,
-                            "eval_min_len": 20, "eval_max_len": 28, "length_bins": [20, 24, 28]},
-                 grid={"models": "[softmax,deltanet,deltanet_neg],[lla]"}),
+    tiny=Profile(
+        overrides={
+            "tasks": ["parity"],
+            "width": 16,
+            "depth": 1,
+            "steps": 50,
+            "lrs": [1e-2],
+            "batch_size": 32,
+            "seeds": 2,
+            "eval_batches": 1,
+            "train_max_len": 20,
+            "eval_min_len": 20,
+            "eval_max_len": 28,
+            "length_bins": [20, 24, 28],
+        },
+        grid={"models": "[softmax,deltanet,deltanet_neg],[lla]"},
+    ),
     paper=Profile(overrides=PAPER, grid={"models": "[softmax],[deltanet],[deltanet_neg],[lla]"}),
 )

@@ -40,17 +40,27 @@ def _solves(rows: pd.DataFrame) -> Verdict:
     """DeltaNet with β ∈ [0, 2] solves parity (Grazzi et al. 2025, Sec. 5): at one length range, in
     distribution or a test bin, the seed mean reaches the "solves" gate."""
     seeds = _bins(rows)["value"]
-    return Verdict("pass" if seeds.mean() >= GATE else "fail", f"≈ 1.0 (gate: seed mean ≥ {GATE})",
-                   f"{_text(seeds)} (seeds {', '.join(f'{v:.3f}' for v in seeds)})")
+    return Verdict(
+        "pass" if seeds.mean() >= GATE else "fail",
+        f"≈ 1.0 (gate: seed mean ≥ {GATE})",
+        f"{_text(seeds)} (seeds {', '.join(f'{v:.3f}' for v in seeds)})",
+    )
 
 
 DELTANET_NEG_PARITY = Claim(
-    "state_tracking.deltanet_neg_parity", "DeltaNet with β ∈ [0, 2] solves parity and generalises to longer inputs",
-    "Grazzi et al. 2025, abstract and Sec. 5", "reported",
-    Scope(cells=("length_low",), where={"task": ("parity",), "model": ("deltanet_neg",), "metric": SCORED},
-          reason="the claim is about DeltaNet β ∈ [0, 2] on parity, at the training lengths and every test bin"),
+    "state_tracking.deltanet_neg_parity",
+    "DeltaNet with β ∈ [0, 2] solves parity and generalises to longer inputs",
+    "Grazzi et al. 2025, abstract and Sec. 5",
+    "reported",
+    Scope(
+        cells=("length_low",),
+        where={"task": ("parity",), "model": ("deltanet_neg",), "metric": SCORED},
+        reason="the claim is about DeltaNet β ∈ [0, 2] on parity, at the training lengths and every test bin",
+    ),
     Tolerance(f"seed mean ≥ {GATE}", "cut-off", "Grazzi et al. report ≈1.0; 0.9 is an arbitrary 'solves' gate"),
-    _solves, figure="accuracy.png")
+    _solves,
+    figure="accuracy.png",
+)
 
 
 # ---------------------------------------------------------------- state_tracking.deltanet_pos_parity
@@ -63,13 +73,22 @@ def _fails_beyond_fit(rows: pd.DataFrame) -> Verdict:
     seeds = _bins(rows)
     fit = float(seeds.loc[seeds["metric"] == "id_accuracy", "value"].mean())
     longest = seeds[seeds["metric"] == "test_accuracy"].iloc[-1]
-    measured = (f"train {fit:.3f}; {_label('test_accuracy', longest['length_low'], longest['length_high'])} "
-                f"{longest['value']:.3f}")
+    measured = (
+        f"train {fit:.3f}; {_label('test_accuracy', longest['length_low'], longest['length_high'])} "
+        f"{longest['value']:.3f}"
+    )
     if fit < GATE:
-        return Verdict("fail", f"fits train lengths (≥ {GATE}), longest test bin < {GATE}", measured,
-                       note="the model does not fit the training lengths: not evidence about length generalisation")
-    return Verdict("pass" if longest["value"] < GATE else "fail",
-                   f"fits train lengths (≥ {GATE}), longest test bin < {GATE}", measured)
+        return Verdict(
+            "fail",
+            f"fits train lengths (≥ {GATE}), longest test bin < {GATE}",
+            measured,
+            note="the model does not fit the training lengths: not evidence about length generalisation",
+        )
+    return Verdict(
+        "pass" if longest["value"] < GATE else "fail",
+        f"fits train lengths (≥ {GATE}), longest test bin < {GATE}",
+        measured,
+    )
 
 
 def _did_not_fit(rows: pd.DataFrame) -> bool:
@@ -81,15 +100,26 @@ def _did_not_fit(rows: pd.DataFrame) -> bool:
 DELTANET_POS_PARITY = Claim(
     "state_tracking.deltanet_pos_parity",
     "DeltaNet with β ∈ [0, 1] (positive eigenvalues) does not solve parity (judged on models that fit the "
-    "training lengths)", "Grazzi et al. 2025, Thm 1 and abstract (finite-precision impossibility)", "theorem",
-    Scope(cells=("seed",), where={"task": ("parity",), "model": ("deltanet",), "metric": SCORED},
-          reason="the claim is about DeltaNet β ∈ [0, 1] on parity; each seed is one trained model"),
+    "training lengths)",
+    "Grazzi et al. 2025, Thm 1 and abstract (finite-precision impossibility)",
+    "theorem",
+    Scope(
+        cells=("seed",),
+        where={"task": ("parity",), "model": ("deltanet",), "metric": SCORED},
+        reason="the claim is about DeltaNet β ∈ [0, 1] on parity; each seed is one trained model",
+    ),
     Tolerance(f"train ≥ {GATE}, longest test bin < {GATE}", "cut-off", "0.9 is the arbitrary 'solves' gate"),
-    _fails_beyond_fit, figure="accuracy.png",
-    known_failure=KnownFailure(_did_not_fit, (
-        "quick profile (width 32, 400 steps): no seed fits parity even at the training lengths (in-distribution "
-        "0.422, 0.578, 0.422; chance 0.5), so its chance-level test accuracy (longest bin 0.503±0.009) is no "
-        "evidence that positive eigenvalues are what fails; DeltaNet β ∈ [0, 2] fits with the same budget (1.000)")))
+    _fails_beyond_fit,
+    figure="accuracy.png",
+    known_failure=KnownFailure(
+        _did_not_fit,
+        (
+            "quick profile (width 32, 400 steps): no seed fits parity even at the training lengths (in-distribution "
+            "0.422, 0.578, 0.422; chance 0.5), so its chance-level test accuracy (longest bin 0.503±0.009) is no "
+            "evidence that positive eigenvalues are what fails; DeltaNet β ∈ [0, 2] fits with the same budget (1.000)"
+        ),
+    ),
+)
 
 
 # ---------------------------------------------------------------- state_tracking.lla_matches_softmax
@@ -104,9 +134,17 @@ def _lla_vs_softmax(rows: pd.DataFrame) -> tuple[float, list[tuple[str, Comparis
     tests = []
     for metric, low, high in ranges:
         own = seeds[(seeds["metric"] == metric) & (seeds["length_low"] == low)]
-        tests.append((_label(metric, low, high), compare(own.loc[own["model"] == "lla", "value"],
-                                                         own.loc[own["model"] == "softmax", "value"],
-                                                         "two-sided", comparisons=len(ranges))))
+        tests.append(
+            (
+                _label(metric, low, high),
+                compare(
+                    own.loc[own["model"] == "lla", "value"],
+                    own.loc[own["model"] == "softmax", "value"],
+                    "two-sided",
+                    comparisons=len(ranges),
+                ),
+            )
+        )
     return fitted, tests
 
 
@@ -121,8 +159,11 @@ def _lla_matches_softmax(rows: pd.DataFrame) -> Verdict:
     fitted, tests = _lla_vs_softmax(rows)
     agree = not any(test.significant for _, test in tests)
     measured = "; ".join(f"{label}: {shown(test)}" for label, test in tests) + f"; best train accuracy {fitted:.3f}"
-    return Verdict("pass" if agree and fitted >= GATE else "fail",
-                   f"no significant difference, on a task one of them fits (≥ {GATE})", measured)
+    return Verdict(
+        "pass" if agree and fitted >= GATE else "fail",
+        f"no significant difference, on a task one of them fits (≥ {GATE})",
+        measured,
+    )
 
 
 def _neither_fits(rows: pd.DataFrame) -> bool:
@@ -132,19 +173,33 @@ def _neither_fits(rows: pd.DataFrame) -> bool:
 
 
 LLA_MATCHES_SOFTMAX = Claim(
-    "state_tracking.lla_matches_softmax", "LLA ≈ softmax attention on state tracking",
-    "Zuo et al. 2025, Sec. 5 (permutation state tracking)", "reported",
-    Scope(cells=("task",), where={"model": ("softmax", "lla"), "metric": SCORED},
-          reason="the claim compares LLA with softmax, on every task, in distribution and at every test length"),
-    Tolerance(f"p ≥ 0.01; fits ≥ {GATE}", "cut-off",
-              "two-sided Welch t-test over seeds (scipy.stats.ttest_ind, equal_var=False) at level 0.01, "
-              f"Bonferroni-split over a task's length ranges; counts only on a task one of them fits (arbitrary "
-              f"{GATE} gate)"),
-    _lla_matches_softmax, figure="accuracy.png",
-    known_failure=KnownFailure(_neither_fits, (
-        "quick profile (width 32, 400 steps, 3 seeds): LLA and softmax agree in every bin (|Δ| ≤ 0.007) but "
-        "neither fits either task even at the training lengths (best in-distribution accuracy: parity 0.484, "
-        "chance 0.5; S3 0.246, chance 0.167), so the agreement is untested; DeltaNet β ∈ [0, 2] fits parity with "
-        "the same budget (1.000), softmax and LLA would need more")))
+    "state_tracking.lla_matches_softmax",
+    "LLA ≈ softmax attention on state tracking",
+    "Zuo et al. 2025, Sec. 5 (permutation state tracking)",
+    "reported",
+    Scope(
+        cells=("task",),
+        where={"model": ("softmax", "lla"), "metric": SCORED},
+        reason="the claim compares LLA with softmax, on every task, in distribution and at every test length",
+    ),
+    Tolerance(
+        f"p ≥ 0.01; fits ≥ {GATE}",
+        "cut-off",
+        "two-sided Welch t-test over seeds (scipy.stats.ttest_ind, equal_var=False) at level 0.01, "
+        f"Bonferroni-split over a task's length ranges; counts only on a task one of them fits (arbitrary "
+        f"{GATE} gate)",
+    ),
+    _lla_matches_softmax,
+    figure="accuracy.png",
+    known_failure=KnownFailure(
+        _neither_fits,
+        (
+            "quick profile (width 32, 400 steps, 3 seeds): LLA and softmax agree in every bin (|Δ| ≤ 0.007) but "
+            "neither fits either task even at the training lengths (best in-distribution accuracy: parity 0.484, "
+            "chance 0.5; S3 0.246, chance 0.167), so the agreement is untested; DeltaNet β ∈ [0, 2] fits parity with "
+            "the same budget (1.000), softmax and LLA would need more"
+        ),
+    ),
+)
 
 CLAIMS = (DELTANET_NEG_PARITY, DELTANET_POS_PARITY, LLA_MATCHES_SOFTMAX)

@@ -11,8 +11,12 @@ from attnbench.sweeps.experiments.state_tracking.claims import KEYS
 from attnbench.sweeps.plotting import chance_and_oracle, figure_legend, panels, save, seed_range
 from attnbench.sweeps.token_claims import accuracies, seed_summary
 
-NAMES = {"softmax": "softmax attention", "deltanet": r"DeltaNet, eigenvalues in $[0, 1]$",
-         "deltanet_neg": r"DeltaNet, eigenvalues in $[-1, 1]$", "lla": "LLA"}
+NAMES = {
+    "softmax": "softmax attention",
+    "deltanet": r"DeltaNet, eigenvalues in $[0, 1]$",
+    "deltanet_neg": r"DeltaNet, eigenvalues in $[-1, 1]$",
+    "lla": "LLA",
+}
 TASKS = {"S3": r"$S_3$ word problem", "parity": "parity"}
 
 
@@ -38,17 +42,35 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     for ax, name in zip(axes[0], tasks, strict=True):
         for i, model in enumerate(models):
             color, shift = f"C{i}", 1.5 * (i - (len(models) - 1) / 2)  # small offset keeps ties visible
-            seed_range(ax, test[(test["task"] == name) & (test["model"] == model)], "length",
-                       NAMES.get(model, model), shift=shift, color=color)
+            seed_range(
+                ax,
+                test[(test["task"] == name) & (test["model"] == model)],
+                "length",
+                NAMES.get(model, model),
+                shift=shift,
+                color=color,
+            )
             own = ind[(ind["task"] == name) & (ind["model"] == model)]
             cells = own.groupby("length")["value"].agg(["mean", "min", "max"]).reset_index()
-            ax.errorbar(cells["length"] + shift, cells["mean"],
-                        yerr=np.vstack([cells["mean"] - cells["min"], cells["max"] - cells["mean"]]),
-                        marker="s", mfc="none", color=color, capsize=3, ls="none")
+            ax.errorbar(
+                cells["length"] + shift,
+                cells["mean"],
+                yerr=np.vstack([cells["mean"] - cells["min"], cells["max"] - cells["mean"]]),
+                marker="s",
+                mfc="none",
+                color=color,
+                capsize=3,
+                ls="none",
+            )
         chance_and_oracle(ax, float(np.nanmax(table.loc[table["task"] == name, "chance"])))
-        ax.axvline(table["train_max_len"].dropna().iloc[0], color="k", lw=0.8, alpha=0.5,
-                   label="longest training length")
-        ax.set(title=TASKS.get(name, name), xlabel="example length (squares: training lengths)",
-               ylabel="accuracy (scored tokens)", ylim=(-0.02, 1.05))
+        ax.axvline(
+            table["train_max_len"].dropna().iloc[0], color="k", lw=0.8, alpha=0.5, label="longest training length"
+        )
+        ax.set(
+            title=TASKS.get(name, name),
+            xlabel="example length (squares: training lengths)",
+            ylabel="accuracy (scored tokens)",
+            ylim=(-0.02, 1.05),
+        )
     figure_legend(fig, axes, ncols=3)
     return [save(fig, out_dir, "accuracy.png")]

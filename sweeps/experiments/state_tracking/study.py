@@ -11,16 +11,18 @@ every lr diverged stops the run with `Diverged`, keeping every row measured so f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
 
+from attnbench.errors import ConfigError, require
 from attnbench.models.backbone import Backbone
 from attnbench.models.zoo import MIXERS
-from attnbench.sweeps.experiments.base import ConfigError, RunContext, require
+from attnbench.sweeps.experiments.base import RunContext
+from attnbench.sweeps.rows import Row, row
 from attnbench.sweeps.token_training import (
     correct_tokens,
     rows_kept_on_divergence,
@@ -34,17 +36,22 @@ from attnbench.tasks.state_tracking import (
     StateTrackingConfig,
     chance_accuracy,
     example_lengths,
-    sample_state_tracking,
     vocab_size,
 )
 
 TASK_NAMES = ("parity", "mod_arith", "mod_arith_brackets", *GROUPS)  # a group name means its word problem
-IN_DISTRIBUTION_OFFSET = 10**9  # train-split batch indices no training stream reaches
 # The paper profile's overrides: Grazzi et al. 2025's tasks and sizes (Sec. 5), all four mixers.
-PAPER = {"tasks": ["parity", "mod_arith", "mod_arith_brackets", "S3", "S5", "A5", "Z60"],
-         "models": ["softmax", "deltanet", "deltanet_neg", "lla"], "width": 128, "eval_max_len": 256,
-         "length_bins": [40, 64, 128, 192, 256], "lrs": [3e-4, 1e-3, 3e-3], "steps": 20_000, "batch_size": 256,
-         "eval_batches": 32}
+PAPER = {
+    "tasks": ["parity", "mod_arith", "mod_arith_brackets", "S3", "S5", "A5", "Z60"],
+    "models": ["softmax", "deltanet", "deltanet_neg", "lla"],
+    "width": 128,
+    "eval_max_len": 256,
+    "length_bins": [40, 64, 128, 192, 256],
+    "lrs": [3e-4, 1e-3, 3e-3],
+    "steps": 20_000,
+    "batch_size": 256,
+    "eval_batches": 32,
+}
 
 
 @dataclass
@@ -52,8 +59,9 @@ class StateTrackingParams(Params):
     """The state-tracking grid: tasks x mixers at one width; train lengths, test lengths and their bins."""
 
     tasks: list[str] = param(["parity", "S3"], choices=TASK_NAMES, help="tasks (a group name: its word problem)")
-    models: list[str] = param(["softmax", "deltanet", "deltanet_neg", "lla"], choices=sorted(MIXERS),
-                              help="sequence mixers")
+    models: list[str] = param(
+        ["softmax", "deltanet", "deltanet_neg", "lla"], choices=sorted(MIXERS), help="sequence mixers"
+    )
     width: int = param(32, ge=1, help="model width d (a multiple of heads)")
     depth: int = param(2, ge=1, help="backbone layers")
     heads: int = param(1, ge=1, help="attention heads per layer")
@@ -71,14 +79,25 @@ class StateTrackingParams(Params):
 
     def check(self) -> None:
         require(self.width % self.heads == 0, "params.width", f"must be a multiple of params.heads={self.heads}")
-        require(self.train_min_len <= self.train_max_len, "params.train_min_len",
-                f"must be <= params.train_max_len={self.train_max_len}, got {self.train_min_len}")
-        require(self.eval_min_len <= self.eval_max_len, "params.eval_min_len",
-                f"must be <= params.eval_max_len={self.eval_max_len}, got {self.eval_min_len}")
+        require(
+            self.train_min_len <= self.train_max_len,
+            "params.train_min_len",
+            f"must be <= params.train_max_len={self.train_max_len}, got {self.train_min_len}",
+        )
+        require(
+            self.eval_min_len <= self.eval_max_len,
+            "params.eval_min_len",
+            f"must be <= params.eval_max_len={self.eval_max_len}, got {self.eval_min_len}",
+        )
         bins = self.length_bins
-        require(len(bins) >= 2 and bins == sorted(set(bins)) and bins[0] <= self.eval_min_len
-                and bins[-1] >= self.eval_max_len, "params.length_bins",
-                f"must be >= 2 increasing edges covering [{self.eval_min_len}, {self.eval_max_len}], got {bins}")
+        require(
+            len(bins) >= 2
+            and bins == sorted(set(bins))
+            and bins[0] <= self.eval_min_len
+            and bins[-1] >= self.eval_max_len,
+            "params.length_bins",
+            f"must be >= 2 increasing edges covering [{self.eval_min_len}, {self.eval_max_len}], got {bins}",
+        )
         for name in self.tasks:
             try:
                 self.task_config(name)
@@ -88,14 +107,22 @@ class StateTrackingParams(Params):
     def task_config(self, name: str) -> StateTrackingConfig:
         word_problem = name in GROUPS
         return StateTrackingConfig(
-            task="word_problem" if word_problem else name, group=name if word_problem else "S3",
-            train_min_len=self.train_min_len, train_max_len=self.train_max_len,
-            eval_min_len=self.eval_min_len, eval_max_len=self.eval_max_len, batch_size=self.batch_size)
+            task="word_problem" if word_problem else name,
+            group=name if word_problem else "S3",
+            train_min_len=self.train_min_len,
+            train_max_len=self.train_max_len,
+            eval_min_len=self.eval_min_len,
+            eval_max_len=self.eval_max_len,
+            batch_size=self.batch_size,
+        )
 
 
-def _binned_rows(model: torch.nn.Module, task: StateTrackingConfig, batches: list,
-                 edges: list[int]) -> list[dict]:
-    """Test accuracy per example-length bin [edges[i], edges[i+1]) (the last bin is closed)."""
+def _binned_rows(
+    model: torch.nn.Module, task: StateTrackingConfig, batches: list, edges: list[int], /, *, seed: int, **keys: object
+) -> list[Row]:
+    """Test accuracy of seed ``seed`` per example-length bin [edges[i], edges[i+1]) (the last bin is closed),
+    each row tagged with ``keys`` (the arguments are positional-only, so ``keys`` may name the cell's ``model``
+    and ``task``)."""
     correct, scored, lengths = [], [], []
     for batch in batches:
         correct.append(correct_tokens(model, batch).sum(1).cpu())
@@ -103,13 +130,22 @@ def _binned_rows(model: torch.nn.Module, task: StateTrackingConfig, batches: lis
         lengths.append(example_lengths(task, batch).cpu())
     correct_t, scored_t, length_t = torch.cat(correct), torch.cat(scored), torch.cat(lengths)
     bins = np.clip(np.searchsorted(edges, length_t.numpy(), side="right") - 1, 0, len(edges) - 2)
-    rows = []
+    rows: list[Row] = []
     for b in range(len(edges) - 1):
         members = torch.from_numpy(bins == b)
         if members.any():
             tokens = int(scored_t[members].sum())
-            rows.append({"metric": "test_accuracy", "value": float(correct_t[members].sum()) / tokens,
-                         "length_low": edges[b], "length_high": edges[b + 1], "scored_tokens": tokens})
+            rows.append(
+                row(
+                    "test_accuracy",
+                    float(correct_t[members].sum()) / tokens,
+                    seed=seed,
+                    length_low=edges[b],
+                    length_high=edges[b + 1],
+                    scored_tokens=tokens,
+                    **keys,
+                )
+            )
     return rows
 
 
@@ -117,31 +153,57 @@ def run(params: StateTrackingParams, ctx: RunContext) -> pd.DataFrame:
     """Per (task, mixer): the lr search's validation rows, then per seed at the chosen lr the in-distribution
     accuracy and the test accuracy per example-length bin."""
     seeds = [ctx.seed + s for s in range(params.seeds)]
-    rows: list[dict] = []
+    rows: list[Row] = []
 
-    def finish(measured: list[dict]) -> pd.DataFrame:
+    def finish(measured: list[Row]) -> pd.DataFrame:
         return pd.DataFrame(measured).assign(train_max_len=params.train_max_len)
 
     with rows_kept_on_divergence(rows, finish):
         for name in params.tasks:
             task = params.task_config(name)
-            sample = partial(sample_state_tracking, task)
-            val = [to_device(sample("val", i), ctx.device) for i in range(params.eval_batches)]
-            test = [to_device(sample("test", i), ctx.device) for i in range(params.eval_batches)]
-            in_distribution = [to_device(sample("train", IN_DISTRIBUTION_OFFSET + i), ctx.device)
-                               for i in range(params.eval_batches)]
+            val = [to_device(task.sample("val", i), ctx.device) for i in range(params.eval_batches)]
+            test = [to_device(task.sample("test", i), ctx.device) for i in range(params.eval_batches)]
+            # the in-distribution test set: the task at its training lengths, test split (disjoint from training)
+            at_train_lengths = replace(task, eval_min_len=task.train_min_len, eval_max_len=task.train_max_len)
+            in_distribution = [
+                to_device(at_train_lengths.sample("test", i), ctx.device) for i in range(params.eval_batches)
+            ]
             for model in params.models:
-                factory = partial(Backbone, vocab_size(task), params.width, params.depth, model,
-                                  heads=params.heads, mlp_ratio=params.mlp_ratio, max_len=0)
+                factory = partial(
+                    Backbone,
+                    vocab_size(task),
+                    params.width,
+                    params.depth,
+                    model,
+                    heads=params.heads,
+                    mlp_ratio=params.mlp_ratio,
+                    max_len=0,
+                )
                 cell = {"task": name, "model": model, "chance": chance_accuracy(task)}
-                selected = select_learning_rate(factory, seeds, sample, params.lrs, steps=params.steps,
-                                                val_batches=val, cell=cell, device=ctx.device, progress=ctx.progress,
-                                                desc=f"state {name} {model}")
+                selected = select_learning_rate(
+                    factory,
+                    seeds,
+                    task,
+                    params.lrs,
+                    steps=params.steps,
+                    val_batches=val,
+                    cell=cell,
+                    device=ctx.device,
+                    progress=ctx.progress,
+                    desc=f"state {name} {model}",
+                )
                 rows += selected.rows
                 for seed, member in zip(seeds, selected.members, strict=True):
-                    common = {"seed": seed, "lr": selected.lr, **cell}
-                    rows.append({"metric": "id_accuracy", "value": token_accuracy(member, in_distribution),
-                                 "length_low": params.train_min_len, "length_high": params.train_max_len,
-                                 **common})
-                    rows += [{**row, **common} for row in _binned_rows(member, task, test, params.length_bins)]
+                    common = {"lr": selected.lr, **cell}
+                    rows.append(
+                        row(
+                            "id_accuracy",
+                            token_accuracy(member, in_distribution),
+                            seed=seed,
+                            length_low=params.train_min_len,
+                            length_high=params.train_max_len,
+                            **common,
+                        )
+                    )
+                    rows += _binned_rows(member, task, test, params.length_bins, seed=seed, **common)
     return finish(rows)
