@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def load(experiment: str, results: str | Path = "results", profile: str | None = "quick") -> pd.DataFrame:

@@ -158,8 +158,8 @@ def _draw(table: pd.DataFrame, path: Path) -> None:
     columns = [
         ("forward_s", "forward time (s)"),
         ("forward_backward_s", "forward+backward time (s)"),
-        ("peak_extra_mb", "peak extra memory, fwd+bwd (MiB)"),
-        ("forward_backward_gflops_per_s", "achieved GFLOP/s (fwd+bwd)"),
+        ("peak_extra_mb", "peak extra memory (MiB)"),
+        ("forward_backward_gflops_per_s", "GFLOP/s (fwd+bwd)"),
     ]
     fig, axes = panels(1, 4)
     lengths = sorted(table.length.unique())

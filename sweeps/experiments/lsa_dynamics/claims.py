@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from attnbench.sweeps.experiments.base import FALSE_FAILURE_RATE, Claim, Scope, Tolerance, Verdict
+from attnbench.sweeps.experiments.base import FALSE_FAILURE_RATE, Claim, KnownFailure, Scope, Tolerance, Verdict
 
 FIGURE = "trajectories.png"
 # DOP853 at rtol 1e-10, atol 1e-12 on a state of norm O(1): the conserved quantity drifts by ~1e-12; the allowance
@@ -79,6 +79,15 @@ def check_product(rows: pd.DataFrame) -> Verdict:
         f"SGD: {error:.3g} at t = T",
         f"≤ the flow's + {PRODUCT:g}",
     )
+
+
+def lagging_where_the_balance_broke(rows: pd.DataFrame) -> bool:
+    """The measured failure of `check_product` (quick, T = 30): uAᵀ lags the flow exactly in the cells where SGD
+    drifted u² − ‖A‖²_F below −1 (η = 0.02 at every batch: drift −3.5 to −6.3, error 0.15–0.35; η = 0.005 at batch
+    128: drift −2.3, error 0.10; the flow's error is 0.01–0.02). With u small and ‖A‖ large, dB/dt = −u²G − tr(GA)Aᵀ
+    moves B at a rate ∝ u² in most directions (the form of the flow), so a broken balance slows the product."""
+    drift = rows.loc[rows["metric"] == "balance_drift", "value"]
+    return bool(len(drift) == 1 and drift.iloc[0] < -1.0)
 
 
 def check_step_breaks_balance(rows: pd.DataFrame) -> Verdict:
@@ -204,9 +213,19 @@ CLAIMS = [
         "mini-batch SGD still brings uAᵀ to B* = (Γ + σ²/(Nτ²) I)⁻¹ as fast as the flow does, at every step and batch",
         SGD_SOURCE,
         "reported",
-        _scope("sgd", "final_b_error", SGD_CELLS),
+        Scope(
+            cells=SGD_CELLS,
+            where={"method": ("sgd",), "metric": ("final_b_error", "balance_drift")},
+            reason="the SGD trajectories: the final error is judged, the balance drift feeds the known failure",
+        ),
         Tolerance(f"the flow's error + {PRODUCT:g}", "cut-off", "the preconditioner cut-off of icl_linear"),
         check_product,
         FIGURE,
+        KnownFailure(
+            lagging_where_the_balance_broke,
+            "uAᵀ lags the flow (error 0.10–0.35 at T = 30 against the flow's 0.01–0.02) exactly where SGD drove "
+            "u² − ‖A‖²_F below −1 (η = 0.02 at every batch, η = 0.005 at batch 128): the broken balance slows B",
+        ),
+        tiny="the tiny horizon (t = 10) ends before the product has converged; judged at the quick profile",
     ),
 ]

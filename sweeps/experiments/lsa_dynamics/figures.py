@@ -32,7 +32,7 @@ def _styles(table: pd.DataFrame) -> dict[str, dict[str, object]]:
     gd = sorted(table.loc[table["method"] == "gd", "step_size"].dropna().unique(), reverse=True)
     for i, eta in enumerate(gd):
         styles[_key("gd", eta, np.nan)] = {
-            "color": str(0.35 + 0.2 * i),
+            "color": str(round(0.15 + 0.55 * i / max(len(gd) - 1, 1), 3)),
             "ls": "--",
             "lw": 1.0,
             "label": rf"full-batch GD, $\eta$={eta:g}",
