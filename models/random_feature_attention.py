@@ -13,9 +13,9 @@ named by Wortsman et al. 2023). The 1/sqrt(M) makes the feature Gram matrix conv
 `attnbench.theory.random_features.rfa_kernel` as M grows. Token 0 of every input sequence is the query x_0,
 tokens 1..N are the keys.
 
-The values are fitted by ridge regression on the features, either in closed form (`ridge_fit`) or by
-full-batch gradient descent on the same objective (`gradient_descent_fit`); both minimise
-(1/n) ||Phi v - y||^2 + ridge ||v||^2.
+The values are fitted by ridge regression on the features in closed form (`ridge_fit`), the minimiser of
+(1/n) ||Phi v - y||^2 + ridge ||v||^2; gradient descent on the same objective is trained (and its closed-form
+trajectory predicted) in the rf_attention experiment's ``gd`` study, not here: a model never trains itself.
 
 The RF-MLP baseline the paper compares against (its abstract; its exact form is ours) is a two-layer
 random-feature ReLU network on the concatenated input z = [x_0; x_1; ...; x_N; 1] with ``features`` frozen
@@ -85,26 +85,6 @@ def ridge_fit(features: torch.Tensor, targets: torch.Tensor, ridge: float) -> to
     return features.T @ torch.linalg.solve(gram, targets)
 
 
-def gradient_descent_fit(features: torch.Tensor, targets: torch.Tensor, ridge: float, steps: int) -> torch.Tensor:
-    """Full-batch gradient descent from v = 0 on the ridge objective of `ridge_fit`.
-
-    The step is 1/L with L = 2 (lambda_max(Phi^T Phi)/n + ridge) the gradient's Lipschitz constant, so the
-    iterates converge linearly to the closed-form ridge solution (rate 1 - ridge / (lambda_max/n + ridge)).
-    """
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    if ridge <= 0:
-        raise ValueError(f"ridge must be > 0, got {ridge}")
-    count = features.shape[0]
-    top = torch.linalg.matrix_norm(features, ord=2) ** 2 / count
-    step = 1.0 / (2.0 * (top + ridge))
-    values = torch.zeros(features.shape[1], dtype=features.dtype)
-    for _ in range(steps):
-        gradient = 2.0 * features.T @ (features @ values - targets) / count + 2.0 * ridge * values
-        values = values - step * gradient
-    return values
-
-
 class RandomFeatureAttention(nn.Module):
     """One attention layer: frozen random W_m (a buffer), trainable values V shaped (M, dim + 1)."""
 
@@ -126,12 +106,6 @@ class RandomFeatureAttention(nn.Module):
     def fit_ridge(self, inputs: torch.Tensor, targets: torch.Tensor, ridge: float) -> None:
         """Set V to the closed-form ridge solution on (inputs, targets)."""
         solution = ridge_fit(self.features(inputs), targets.to(torch.float64), ridge)
-        with torch.no_grad():
-            self.values.copy_(solution.reshape(self.values.shape))
-
-    def fit_gradient_descent(self, inputs: torch.Tensor, targets: torch.Tensor, ridge: float, steps: int) -> None:
-        """Set V by `gradient_descent_fit` on the same objective as `fit_ridge`."""
-        solution = gradient_descent_fit(self.features(inputs), targets.to(torch.float64), ridge, steps)
         with torch.no_grad():
             self.values.copy_(solution.reshape(self.values.shape))
 

@@ -14,6 +14,9 @@ follows from the model's definition alone:
   and ridge on V with M heads converges to kernel ridge with K as M -> infinity.
 
 The RF-MLP baseline the experiments compare it with is a model (`attnbench.models.random_feature_attention`).
+
+With the heads frozen the layer is linear in its values, so full-batch gradient descent on the ridge objective has a
+closed-form trajectory (`gradient_descent_trajectory`, derived).
 """
 
 from __future__ import annotations
@@ -67,3 +70,25 @@ def kernel_ridge_predict(
     gram = rfa_kernel(train_inputs, train_inputs, std) + count * ridge * torch.eye(count, dtype=torch.float64)
     coefficients = torch.linalg.solve(gram, train_targets.to(torch.float64))
     return rfa_kernel(test_inputs, train_inputs, std) @ coefficients
+
+
+def gradient_descent_trajectory(
+    features: torch.Tensor, targets: torch.Tensor, ridge: float, step: float, steps: list[int]
+) -> torch.Tensor:
+    """The iterates v_t (t in ``steps``) of full-batch GD from v = 0 with step size ``step`` on the ridge objective
+    (1/n) ||Phi v - y||^2 + ridge ||v||^2 of fixed features Phi (derived).
+
+    The gradient 2(H v - b), H = Phi^T Phi / n + ridge I, b = Phi^T y / n, is linear in v, so v_{t+1} - v* =
+    (I - 2 step H)(v_t - v*) with v* = H^{-1} b, and from v_0 = 0, in the eigenbasis H = Q diag(mu) Q^T,
+
+        v_t = Q diag((1 - (1 - 2 step mu_i)^t) / mu_i) Q^T b.
+
+    Shaped (len(steps), p).
+    """
+    count, width = features.shape
+    hessian = features.T @ features / count + ridge * torch.eye(width, dtype=features.dtype)
+    mu, basis = torch.linalg.eigh(hessian)
+    along = basis.T @ (features.T @ targets / count)
+    times = torch.tensor(steps, dtype=features.dtype)[:, None]
+    factors = (1 - (1 - 2 * step * mu)[None, :] ** times) / mu[None, :]
+    return (factors * along[None, :]) @ basis.T

@@ -11,7 +11,6 @@ import torch
 
 from attnbench.models.random_feature_attention import (
     RandomFeatureAttention,
-    gradient_descent_fit,
     rf_mlp_features,
     rf_mlp_ridge_predict,
     rfa_features,
@@ -19,8 +18,9 @@ from attnbench.models.random_feature_attention import (
     sample_head_weights,
     sample_mlp_weights,
 )
+from attnbench.sweeps.experiments.rf_attention.study_gd import gradient_descent
 from attnbench.tasks.rf_targets import RFTargetConfig
-from attnbench.theory.random_features import arc_cosine, kernel_ridge_predict, rfa_kernel
+from attnbench.theory.random_features import arc_cosine, gradient_descent_trajectory, kernel_ridge_predict, rfa_kernel
 
 SIGMAS = 6.0
 
@@ -73,6 +73,7 @@ def test_features_exactly_permutation_invariant_in_keys():
 
 
 def test_ridge_primal_equals_dual_and_gradient_descent_converges_to_it():
+    """Primal and dual ridge agree; the closed-form GD trajectory equals the GD loop and converges to ridge."""
     features = torch.randn(30, 12, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     targets = torch.randn(30, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     primal = ridge_fit(features, targets, 0.1)
@@ -82,17 +83,21 @@ def test_ridge_primal_equals_dual_and_gradient_descent_converges_to_it():
         features[:10].T @ targets[:10],
     )
     torch.testing.assert_close(dual, direct, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(gradient_descent_fit(features, targets, 0.1, steps=3000), primal, rtol=1e-8, atol=1e-10)
+    step = float(1.0 / (2.0 * (torch.linalg.matrix_norm(features, ord=2) ** 2 / 30 + 0.1)))
+    closed = gradient_descent_trajectory(features, targets, 0.1, step, [0, 7, 3000])
+    torch.testing.assert_close(
+        closed, gradient_descent(features, targets, 0.1, step, [0, 7, 3000]), rtol=1e-10, atol=1e-12
+    )
+    assert float(closed[0].abs().max()) == 0.0
+    torch.testing.assert_close(closed[-1], primal, rtol=1e-8, atol=1e-10)
 
 
-def test_module_fits_by_ridge_and_gradient_descent():
+def test_module_fits_by_ridge():
     batch = RFTargetConfig(dim=3, keys=4, batch_size=40).sample("train", 0)
     layer = RandomFeatureAttention(3, 10, generator=torch.Generator().manual_seed(5))
     layer.fit_ridge(batch.inputs, batch.targets, ridge=0.05)
     ridge_prediction = layer(batch.inputs).detach()
     torch.testing.assert_close(ridge_prediction, layer.features(batch.inputs) @ layer.values.detach().reshape(-1))
-    layer.fit_gradient_descent(batch.inputs, batch.targets, ridge=0.05, steps=4000)
-    torch.testing.assert_close(layer(batch.inputs).detach(), ridge_prediction, rtol=1e-6, atol=1e-8)
     assert layer.weights.requires_grad is False and layer.values.requires_grad
 
 

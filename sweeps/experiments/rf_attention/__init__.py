@@ -27,6 +27,7 @@ EXPERIMENT = Experiment(
             "permutation": {"test_size": 200, "permutations": 3},
             "mean": {"grid": [0.0, 2.0, 8.0], "heads": 40, "train_size": 200, "test_size": 200},
             "keys": {"grid": [2, 10], "heads": 40, "ridges": [1e-4, 1e-2], "train_size": 200, "test_size": 200},
+            "gd": {"heads": 40, "train_size": 200, "test_size": 200, "steps": 500},
         }
     ),
     paper=Profile(
@@ -36,6 +37,14 @@ EXPERIMENT = Experiment(
             "permutation": {"heads": 1000, "test_size": 2000, "seeds": 5},
             "mean": {"heads": 500, "train_size": 2000, "test_size": 2000, "seeds": 5},
             "keys": {"grid": [2, 5, 10, 20, 40], "heads": 500, "train_size": 2000, "test_size": 2000, "seeds": 5},
+            "gd": {
+                "heads": 1000,
+                "train_size": 2000,
+                "test_size": 2000,
+                "steps": 10000,
+                "record_every": 100,
+                "seeds": 5,
+            },
         }
     ),
     sections=SECTIONS,

@@ -18,7 +18,11 @@ from attnbench.sweeps.experiments.rf_attention.params import slope_window
 
 PREDICTED_GAP_SLOPE = -0.5
 PERMUTATION_TOLERANCE = 1e-12
+# GD against its closed-form trajectory: the same fp64 iterates computed two ways; round-off accumulates over the
+# steps, and this allowance sits orders above it (a cut-off).
+TRAJECTORY_TOLERANCE = 1e-8
 FIGURE = "rf_attention.png"
+GD_FIGURE = "gd_trajectory.png"
 SOURCE_DERIVED = "derived (from the model definition; Fu et al. 2023 constants [not found])"
 LEVEL = f"{FALSE_FAILURE_RATE:.0%}"
 
@@ -32,6 +36,20 @@ def _study(section: str) -> Scope:
     return Scope(
         where={"section": (section,)},
         reason=f"the rows of the {section} study (one cell: the seeds are the replicates of its check)",
+    )
+
+
+def check_gd_trajectory(rows: pd.DataFrame) -> Verdict:
+    """Every recorded train and test risk of GD equals the closed-form trajectory's, to `TRAJECTORY_TOLERANCE`."""
+    gaps = ((rows["value"] - rows["predicted"]).abs() / rows["predicted"].abs()).groupby(rows["metric"]).max()
+    worst = float(gaps.max())
+    final = rows[rows["step"] == rows["step"].max()].groupby("metric")["value"].mean()
+    return Verdict(
+        "pass" if worst <= TRAJECTORY_TOLERANCE else "fail",
+        "v_t = Q diag((1 − (1 − 2sμ)^t)/μ) Qᵀ b at every step",
+        f"worst relative gap {worst:.2g} over {rows['step'].nunique()} steps "
+        f"(final risk: train {final.get('gd_train_risk', np.nan):.3g}, test {final.get('gd_test_risk', np.nan):.3g})",
+        f"≤ {TRAJECTORY_TOLERANCE:g} relative",
     )
 
 
@@ -233,5 +251,19 @@ CLAIMS = (
         _t_test("one-sided", "log(error RF-MLP / error RFA)"),
         check_beats_rf_mlp,
         FIGURE,
+    ),
+    Claim(
+        "rf_attention.gd_trajectory",
+        "the values trained by full-batch GD follow the closed-form trajectory: train and test risk at every step",
+        "derived (the layer is linear in its values: GD on the ridge objective has a closed form)",
+        "consistency",
+        Scope(
+            cells=("seed",),
+            where={"section": ("gd",)},
+            reason="the rows of the gd study",
+        ),
+        Tolerance(f"{TRAJECTORY_TOLERANCE:g} relative", "cut-off", "fp64 round-off of the same iterates, two ways"),
+        check_gd_trajectory,
+        GD_FIGURE,
     ),
 )

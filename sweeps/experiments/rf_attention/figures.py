@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullLocator
 
-from attnbench.sweeps.experiments.rf_attention.claims import FIGURE, PREDICTED_GAP_SLOPE, select
+from attnbench.sweeps.experiments.rf_attention.claims import FIGURE, GD_FIGURE, PREDICTED_GAP_SLOPE, select
 from attnbench.sweeps.experiments.rf_attention.params import slope_window
 from attnbench.sweeps.plotting import figure_legend, panels, save, seed_range
 
@@ -92,8 +92,11 @@ def _keys(error: Axes, ratio: Axes, rows: pd.DataFrame) -> None:
     ratio.set(title="RFA's gain over the RF-MLP", ylabel="error ratio RF-MLP / RFA")
 
 
+GD_PANELS = {"gd_train_risk": "training risk", "gd_test_risk": "test risk"}
+
+
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """One figure, six panels (2 x 3), one legend, from the stored table alone."""
+    """The studies' figure (six panels, 2 x 3, one legend) and the GD trajectory's, from the stored table alone."""
     sections = {name: rows for name, rows in table.groupby("section")}
     figure, axes = panels(2, 3)
     _heads(axes[0, 0], axes[0, 1], sections["heads"])
@@ -101,4 +104,23 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     _mean(axes[1, 0], sections["mean"])
     _keys(axes[1, 1], axes[1, 2], sections["keys"])
     figure_legend(figure, axes, ncols=3)
-    return [save(figure, out_dir, FIGURE)]
+    return [save(figure, out_dir, FIGURE), _gd(sections["gd"], out_dir)]
+
+
+def _gd(rows: pd.DataFrame, out_dir: Path) -> Path:
+    """Train and test risk of GD per step, each seed's measurement beside its closed-form trajectory."""
+    figure, axes = panels(1, 2, sharey=True)
+    for ax, (metric, title) in zip(axes[0], GD_PANELS.items(), strict=True):
+        for i, (seed, curve) in enumerate(rows[rows["metric"] == metric].groupby("seed")):
+            curve = curve.sort_values("step")
+            ax.plot(
+                curve["step"],
+                curve["predicted"],
+                color="k",
+                lw=1.4,
+                label="closed form (prediction)" if i == 0 else None,
+            )
+            ax.plot(curve["step"][::5], curve["value"][::5], "o", ms=3, color=f"C{i}", label=f"GD, seed {seed}")
+        ax.set(title=title, xlabel="GD step", ylabel="risk / Var(y)", yscale="log")
+    figure_legend(figure, axes, ncols=4)
+    return save(figure, out_dir, GD_FIGURE)

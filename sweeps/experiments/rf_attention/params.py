@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from attnbench.sweeps.experiments.base import require
 from attnbench.sweeps.validation import Params, SectionParams, param, require_increasing, section
 
-STUDIES = ("heads", "samples", "permutation", "mean", "keys")
+STUDIES = ("heads", "samples", "permutation", "mean", "keys", "gd")
 
 
 def slope_window(heads_grid: list[int]) -> list[int]:
@@ -126,6 +126,23 @@ class KeysParams(SectionParams):
 
 
 @dataclass
+class GDParams(SectionParams):
+    """The values trained by full-batch GD from 0 on the ridge objective, at a fixed number of heads."""
+
+    dim: int = param(5, ge=1, help="token dimension d")
+    keys: int = param(10, ge=1, help="keys N per sequence")
+    power: int = param(1, ge=1, help="odd correlation target psi(t) = t^power")
+    ridge: float = param(1e-3, gt=0, help="ridge")
+    heads: int = param(160, ge=1, help="heads M")
+    train_size: int = param(400, ge=1, help="training examples n")
+    test_size: int = param(500, ge=1, help="test examples")
+    steps: int = param(2000, ge=1, help="GD steps")
+    record_every: int = param(20, ge=1, help="steps between recorded risks")
+    step_fraction: float = param(0.9, gt=0, lt=1, help="the step size as a fraction of 1/L (L: the Lipschitz constant)")
+    seeds: int = param(3, ge=2, help="seeds (the checks' replicates)")
+
+
+@dataclass
 class RFAttentionParams(Params):
     """The studies a run computes and each study's params (quick-profile sizes)."""
 
@@ -135,3 +152,4 @@ class RFAttentionParams(Params):
     permutation: PermutationParams = section(PermutationParams, help="invariance to permuting the keys")
     mean: MeanParams = section(MeanParams, help="zero vs non-zero mean of W on even and odd targets")
     keys: KeysParams = section(KeysParams, help="RFA vs an RF-MLP of equal feature count vs the keys N")
+    gd: GDParams = section(GDParams, help="the values trained by GD beside the closed-form trajectory")

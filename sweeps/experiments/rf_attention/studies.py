@@ -1,4 +1,4 @@
-"""The five rf_attention studies and the run that computes them (Fu et al. 2023; notes D1).
+"""The six rf_attention studies and the run that computes them (Fu et al. 2023; notes D1).
 
 Every claim is derived from the model's definition (`attnbench.models.random_feature_attention`) and its exact
 infinite-head kernel (`attnbench.theory.random_features`), except the *direction* of the non-zero-mean and the
@@ -11,6 +11,7 @@ RF-MLP effects (the paper's abstract). The table's ``section`` column names the 
 * ``keys``: RFA vs an RF-MLP on the concatenated input with the same feature count, as N grows; each model's
   ridge is chosen from ``ridge_grid`` on a validation batch.
 * ``permutation``: max |f(X) - f(pi X)| / max |f(X)| over random permutations of the keys.
+* ``gd``: the values trained by full-batch GD, train and test risk per step beside the closed-form trajectory.
 
 Each study is a `Section` with its own nested params (`attnbench.sweeps.experiments.rf_attention.params`) and
 its own run over seeds ctx.seed .. ctx.seed + seeds - 1; `run` computes the studies ``params.sections`` selects.
@@ -36,6 +37,7 @@ from attnbench.models.random_feature_attention import (
 )
 from attnbench.sweeps.experiments.base import RunContext, Section, run_sections
 from attnbench.sweeps.experiments.rf_attention.params import (
+    GDParams,
     HeadsParams,
     KeysParams,
     MeanParams,
@@ -43,6 +45,7 @@ from attnbench.sweeps.experiments.rf_attention.params import (
     RFAttentionParams,
     SamplesParams,
 )
+from attnbench.sweeps.experiments.rf_attention.study_gd import gd_rows
 from attnbench.sweeps.rows import Row, row
 from attnbench.tasks.base import Batch
 from attnbench.tasks.rf_targets import RFTargetConfig
@@ -237,15 +240,27 @@ def run_keys(params: KeysParams, ctx: RunContext) -> pd.DataFrame:
     return _over_seeds("keys", keys_rows, params, ctx)
 
 
+def run_gd(params: GDParams, ctx: RunContext) -> pd.DataFrame:
+    """The gd study (`study_gd.gd_rows`) over its seeds."""
+
+    def rows_of(p: GDParams, seed: int) -> list[Row]:
+        train = _data(p.dim, p.power, p.train_size, "train", seed, p.keys)
+        test = _data(p.dim, p.power, p.test_size, "test", seed, p.keys)
+        return gd_rows(p, train, test, _weights(p.dim, p.heads, 0.0, seed), seed)
+
+    return _over_seeds("gd", rows_of, params, ctx)
+
+
 SECTIONS = (
     Section("heads", run_heads, "ridge on M heads at fixed n: test error and distance to kernel ridge, per M"),
     Section("samples", run_samples, "test error of RFA at fixed M and of kernel ridge, per n"),
     Section("permutation", run_permutation, "largest relative change of f(X) over random key permutations"),
     Section("mean", run_mean, "zero vs non-zero mean of W on an even target and, for contrast, an odd one"),
     Section("keys", run_keys, "RFA vs an RF-MLP of equal feature count, per N, validated ridges"),
+    Section("gd", run_gd, "the values trained by full-batch GD beside the closed-form trajectory"),
 )
 
 
 def run(params: RFAttentionParams, ctx: RunContext) -> pd.DataFrame:
-    """The studies ``params.sections`` selects, each on its own params (fp64, closed-form ridge)."""
+    """The studies ``params.sections`` selects, each on its own params (fp64)."""
     return run_sections(SECTIONS, params, ctx)
