@@ -71,6 +71,10 @@ def _help_node() -> dict[str, str]:
     }
 
 
+# Experiments `register_configs` left out, with the reason (named when one is asked for on the command line).
+LEFT_OUT: dict[str, str] = {}
+
+
 def register_configs() -> None:
     """Put the run schema, the help page, the profiles and every experiment's params into the ConfigStore."""
     store = ConfigStore.instance()
@@ -87,7 +91,8 @@ def register_configs() -> None:
         try:  # an experiment whose declared profile is invalid is reported and left out, never fatal to the rest
             nodes = {profile: experiment.params_of(profile) for profile in PROFILES}
         except ConfigError as error:
-            log.warning("experiment %r left out: its declared profile is invalid: %s", name, error)
+            LEFT_OUT[name] = f"its declared profiles are invalid: {error}"
+            log.warning("experiment %r left out: %s", name, LEFT_OUT[name])
             continue
         for profile, params in nodes.items():
             sweep = {f"params.{key}": value for key, value in experiment.grid(profile).items()}

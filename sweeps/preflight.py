@@ -27,7 +27,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from attnbench.errors import ConfigError
 from attnbench.sweeps import registry
-from attnbench.sweeps.config import check_device, validate
+from attnbench.sweeps.config import LEFT_OUT, check_device, validate
 from attnbench.sweeps.grid import values
 
 CONF_DIR = Path(__file__).parent / "conf"
@@ -69,7 +69,8 @@ def explain(error: BaseException, overrides: list[str]) -> str:
         group, option = missing_option.groups()
         listed = re.search(r"Available options in '[^']+':\n(.*?)\n(?:Config search path|$)", text, re.S)
         allowed = ", ".join(listed.group(1).split()) if listed else "?"
-        return f"{group}: unknown value '{option}'. Allowed: {allowed}"
+        reason = f" ({option} was left out: {LEFT_OUT[option]})" if group == "experiment" and option in LEFT_OUT else ""
+        return f"{group}: unknown value '{option}'{reason}. Allowed: {allowed}"
     return text.splitlines()[0] if text else type(error).__name__
 
 

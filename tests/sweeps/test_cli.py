@@ -104,6 +104,15 @@ def test_unknown_experiment_lists_the_allowed_ones(capsys, tmp_path):
         assert name in output
 
 
+def test_an_experiment_left_out_for_an_invalid_profile_says_why(monkeypatch):
+    from attnbench.sweeps import config, preflight
+
+    config.register_configs()
+    monkeypatch.setitem(config.LEFT_OUT, "toy_broken", "its declared profiles are invalid: params.x: must be > 0")
+    message = preflight.check(["experiment=toy_broken", "results_dir=/tmp"])
+    assert message is not None and "toy_broken was left out: its declared profiles are invalid: params.x" in message
+
+
 def test_every_experiment_config_composes_for_every_profile():
     from attnbench.sweeps import preflight
     from attnbench.sweeps.config import register_configs
