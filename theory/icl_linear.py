@@ -111,6 +111,13 @@ def lsa_optimum(cov: np.ndarray, length: int, noise_var: float, weight_var: floa
     return np.linalg.inv(zfb_gamma(cov, length) + noise_var / (length * weight_var) * np.eye(dim))
 
 
+def context_moment(cov: np.ndarray, length: int, noise_var: float, weight_var: float) -> np.ndarray:
+    """E hhᵀ of h = (1/N) Σ_{i≤N} y_i x_i: τ² Λ (Γ_N + σ²/(N τ²) I) (derived, notes B1). It is the curvature M of the
+    LSA population loss in B (`theory.lsa_dynamics`) and the quadratic term of `lsa_risk`."""
+    noise_term = noise_var / (length * weight_var) * np.eye(cov.shape[0])
+    return weight_var * cov @ (zfb_gamma(cov, length) + noise_term)
+
+
 def lsa_risk(
     b: np.ndarray,
     cov: np.ndarray,
@@ -124,10 +131,8 @@ def lsa_risk(
     With h = (1/M)Σ y_i x_i: E hhᵀ = τ²Λ(Γ_M + σ²/(Mτ²) I), E[h y_q x_qᵀ] = τ²Λ². ``normaliser_length``
     N₀ is the frozen 1/N₀ of a linear attention trained at N₀ (He et al.); None means 1/M (ZFB's form).
     """
-    dim = cov.shape[0]
     ratio = 1.0 if normaliser_length is None else test_length / normaliser_length
-    noise_term = noise_var / (test_length * weight_var) * np.eye(dim)
-    second_moment = weight_var * cov @ (zfb_gamma(cov, test_length) + noise_term)
+    second_moment = context_moment(cov, test_length, noise_var, weight_var)
     quadratic = ratio**2 * np.trace(b.T @ cov @ b @ second_moment)
     cross = ratio * weight_var * np.trace(b @ cov @ cov)
     return float(quadratic - 2 * cross + weight_var * np.trace(cov) + noise_var)

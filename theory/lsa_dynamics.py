@@ -4,7 +4,7 @@ With u = W^{PV}_{d+1,d+1} and A = W^{KQ}_{1:d,1:d} (the only entries that move f
 prediction is ŷ = x_qᵀ B (1/N) Σ_i y_i x_i with B = u Aᵀ, and the population loss of x ~ N(0, Λ), w ~ N(0, τ² I),
 noise σ² is (derived, notes B1; `theory.icl_linear.lsa_risk` is twice it)
 
-    L(u, A) = ½ [tr(Bᵀ Λ B M) − 2 τ² tr(Λ B Λ) + τ² tr Λ + σ²],   M = Λ (τ² Γ + σ²/N I),
+    L(u, A) = ½ [tr(Bᵀ Λ B M) − 2 τ² tr(Λ B Λ) + τ² tr Λ + σ²],   M = Λ (τ² Γ + σ²/N I) = E hhᵀ,
     Γ = (1 + 1/N) Λ + (tr Λ / N) I.
 
 Its gradient in B is G = Λ B M − τ² Λ² (Λ and Γ commute, so M is symmetric), hence ∂L/∂u = tr(G A) and
@@ -18,19 +18,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from attnbench.theory.icl_linear import zfb_gamma
-
-
-def loss_curvature(cov: np.ndarray, length: int, noise_var: float, weight_var: float) -> np.ndarray:
-    """M = Λ (τ² Γ + σ²/N I): the loss is ½ tr(Bᵀ Λ B M) − τ² tr(Λ B Λ) + const."""
-    dim = cov.shape[0]
-    return cov @ (weight_var * zfb_gamma(cov, length) + noise_var / length * np.eye(dim))
+from attnbench.theory.icl_linear import context_moment
 
 
 def population_gradient(
     u: float, a: np.ndarray, cov: np.ndarray, curvature: np.ndarray, weight_var: float
 ) -> tuple[float, np.ndarray]:
-    """(∂L/∂u, ∂L/∂A) at (u, A), with ``curvature`` = `loss_curvature` (module docstring)."""
+    """(∂L/∂u, ∂L/∂A) at (u, A), with ``curvature`` = M = `theory.icl_linear.context_moment` (module docstring)."""
     g = cov @ (u * a.T) @ curvature - weight_var * cov @ cov
     return float(np.trace(g @ a)), u * g.T
 
@@ -53,7 +47,7 @@ def flow(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The gradient flow from (u0, A0), at ``times`` (increasing, from 0): (u(t) shaped (T,), A(t) shaped (T, d, d))."""
     dim = cov.shape[0]
-    curvature = loss_curvature(cov, length, noise_var, weight_var)
+    curvature = context_moment(cov, length, noise_var, weight_var)
 
     def velocity(_: float, state: np.ndarray) -> np.ndarray:
         grad_u, grad_a = population_gradient(state[0], state[1:].reshape(dim, dim), cov, curvature, weight_var)

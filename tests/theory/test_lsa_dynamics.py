@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attnbench.theory.icl_linear import lsa_optimum, lsa_risk
-from attnbench.theory.lsa_dynamics import balance, flow, loss_curvature, population_gradient
+from attnbench.theory.icl_linear import context_moment, lsa_optimum, lsa_risk
+from attnbench.theory.lsa_dynamics import balance, flow, population_gradient
 
 COV = np.diag([1.0, 2.0, 0.5, 1.5, 0.3])
 LENGTH = 20
@@ -22,7 +22,7 @@ def test_gradient_matches_finite_differences_of_the_risk(noise_var, weight_var):
     def loss(u: float, a: np.ndarray) -> float:
         return 0.5 * lsa_risk(u * a.T, COV, LENGTH, noise_var, weight_var)
 
-    grad_u, grad_a = population_gradient(u, a, COV, loss_curvature(COV, LENGTH, noise_var, weight_var), weight_var)
+    grad_u, grad_a = population_gradient(u, a, COV, context_moment(COV, LENGTH, noise_var, weight_var), weight_var)
     step = 1e-6
     assert grad_u == pytest.approx((loss(u + step, a) - loss(u - step, a)) / (2 * step), rel=1e-7)
     for i, j in [(0, 0), (1, 2), (4, 3)]:
@@ -34,7 +34,7 @@ def test_gradient_matches_finite_differences_of_the_risk(noise_var, weight_var):
 def test_the_optimum_is_a_fixed_point():
     optimum = lsa_optimum(COV, LENGTH, 0.1, 0.2)
     scale = np.linalg.norm(optimum) ** 0.5
-    grad_u, grad_a = population_gradient(scale, optimum.T / scale, COV, loss_curvature(COV, LENGTH, 0.1, 0.2), 0.2)
+    grad_u, grad_a = population_gradient(scale, optimum.T / scale, COV, context_moment(COV, LENGTH, 0.1, 0.2), 0.2)
     assert abs(grad_u) < 1e-12 and np.abs(grad_a).max() < 1e-12
 
 

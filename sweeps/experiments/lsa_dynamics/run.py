@@ -29,7 +29,7 @@ from attnbench.sweeps.validation import Params, param
 from attnbench.tasks.base import member_configs, stack
 from attnbench.tasks.icl_linear import IclLinearConfig
 from attnbench.theory import lsa_dynamics as theory
-from attnbench.theory.icl_linear import lsa_optimum
+from attnbench.theory.icl_linear import context_moment, lsa_optimum
 
 
 @dataclass
@@ -116,7 +116,7 @@ def _population_gd(
     u0: float, a0: np.ndarray, eta: float, params: LSADynamicsParams, cov: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-batch GD on the population loss from (u₀, A₀): (u, A) at the recorded steps."""
-    curvature = theory.loss_curvature(cov, params.context_length, params.noise_var, params.weight_var)
+    curvature = context_moment(cov, params.context_length, params.noise_var, params.weight_var)
     steps = round(params.horizon / eta)
     every = steps // params.records
     u, a = u0, a0.copy()
