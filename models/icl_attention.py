@@ -40,21 +40,51 @@ class MultiHeadSoftmaxICL(nn.Module):
         self.out = _uniform((members, heads, width), heads * width, generator, dtype)
 
     def forward(self, prompts: torch.Tensor) -> torch.Tensor:
+        """ŷ_q through the circuits: the scores are z_ℓᵀ KQ z_q and the values z_ℓᵀ r_h with r_h the readout row
+        of OV, so no per-token key, query or value vector is formed (the same function, fewer flops)."""
         context, query = prompts[..., :-1, :], prompts[..., -1, :]
-        keys = torch.einsum("ebld,ehkd->ebhlk", context, self.key)
-        queries = torch.einsum("ebd,ehkd->ebhk", query, self.query)
-        scores = torch.einsum("ebhlk,ebhk->ebhl", keys, queries) / math.sqrt(self.width)
-        weights = torch.softmax(scores, dim=-1)
-        readout = torch.einsum("ehk,ehkd->ehd", self.out, self.value)  # the last row of O·V per head
-        return torch.einsum("ebhl,ebld,ehd->eb", weights, context, readout)
+        key_query, readout = self._circuits()
+        scores = torch.einsum("ebld,ebhd->ebhl", context, torch.einsum("ehdf,ebf->ebhd", key_query, query))
+        values = torch.einsum("ebld,ehd->ebhl", context, readout)
+        return (torch.softmax(scores, dim=-1) * values).sum(dim=(-2, -1))
+
+    def _circuits(self) -> tuple[torch.Tensor, torch.Tensor]:
+        key_query = torch.einsum("ehkd,ehkf->ehdf", self.key, self.query) / math.sqrt(self.width)
+        return key_query, torch.einsum("ehk,ehkd->ehd", self.out, self.value)
 
     @torch.no_grad()
     def circuits(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The effective circuits per member and head: KQ = K_hᵀQ_h/√(d+1), shaped (E, H, d+1, d+1), and
         the readout row of OV = o_hᵀV_h, shaped (E, H, d+1) (He et al.'s KQ^(h) and OV^(h)_{d+1,:})."""
-        kq = torch.einsum("ehkd,ehkf->ehdf", self.key, self.query) / math.sqrt(self.width)
-        ov = torch.einsum("ehk,ehkd->ehd", self.out, self.value)
-        return kq, ov
+        return self._circuits()
+
+    @torch.no_grad()
+    def reduced(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """He et al.'s reduced parameters per member and head, each shaped (E, H): ω_h, the mean of the
+        diagonal of KQ's x-block, and μ_h, the y-entry of OV's readout row (notes A2.1)."""
+        key_query, readout = self._circuits()
+        dim = self.width - 1
+        return torch.diagonal(key_query[..., :dim, :dim], dim1=-2, dim2=-1).mean(-1), readout[..., dim]
+
+
+class ReducedSoftmaxICL(nn.Module):
+    """He et al. 2025's reduced model (notes A2.1): the full model restricted to KQ^(h) = ω_h I_d and
+    OV^(h)_{d+1,:} = μ_h e_{d+1}, so ŷ_q = Σ_h μ_h Σ_ℓ y_ℓ softmax_ℓ(ω_h x_ℓᵀx_q). Its parameters are the
+    (E, H) tensors ``mu`` and ``omega``, started from the given values (a full model's `reduced` read-off).
+    Prompts are (E, batch, L + 1, d + 1), each member its own, or (batch, L + 1, d + 1), shared by all."""
+
+    def __init__(self, mu: torch.Tensor, omega: torch.Tensor) -> None:
+        super().__init__()
+        self.mu = nn.Parameter(mu.detach().clone())
+        self.omega = nn.Parameter(omega.detach().clone())
+
+    def forward(self, prompts: torch.Tensor) -> torch.Tensor:
+        x, y, x_query = prompts[..., :-1, :-1], prompts[..., :-1, -1], prompts[..., -1, :-1]
+        similarity = (x @ x_query.unsqueeze(-1)).squeeze(-1)  # (E, batch, L) or (batch, L)
+        if prompts.dim() == 3:
+            similarity, y = similarity.expand(len(self.mu), *similarity.shape), y.expand(len(self.mu), *y.shape)
+        weights = torch.softmax(self.omega[:, :, None, None] * similarity[:, None], dim=-1)  # (E, H, batch, L)
+        return torch.einsum("ehbl,ebl,eh->eb", weights, y, self.mu)
 
 
 class LinearSelfAttentionICL(nn.Module):

@@ -1,11 +1,14 @@
 """The in-context regression models: the batched ensemble equals independent runs, the query attends to
-the context only, and the circuits read out the predictor they claim to (float64)."""
+the context only, the circuit-form forward is the paper's per-token formula, and the reduced model is the full
+model on He et al.'s ansatz (float64)."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from attnbench.models.icl_attention import LinearSelfAttentionICL, MultiHeadSoftmaxICL
+from attnbench.models.icl_attention import LinearSelfAttentionICL, MultiHeadSoftmaxICL, ReducedSoftmaxICL
 from attnbench.sweeps.training import make_optimizer, train_ensemble
 from attnbench.tasks import icl_linear as task
 
@@ -51,15 +54,41 @@ def test_ensemble_training_equals_independent_runs():
                 torch.testing.assert_close(p_solo[0], p_all[m], rtol=1e-12, atol=1e-12)
 
 
-def test_softmax_query_attends_to_context_only_and_matches_its_circuits():
-    """He et al.'s closed form ŷ = Σ_h μ-row(OV_h) · Z softmax(Zᵀ KQ_h z_q) reproduces the forward."""
+def test_softmax_forward_is_the_papers_per_token_formula():
+    """He et al.'s TF_θ read out at the query, ŷ = Σ_h o_hᵀ V_h Z softmax(Zᵀ K_hᵀ Q_h z_q / √(d+1)) over the
+    context tokens only, with keys, queries and values formed per token, equals the circuit-form forward."""
     model = MultiHeadSoftmaxICL(2, 3, 3, torch.Generator().manual_seed(1), torch.float64)
     prompts = _prompts(2)
-    kq, ov = model.circuits()
     context, query = prompts[..., :-1, :], prompts[..., -1, :]
-    weights = torch.softmax(torch.einsum("ebld,ehdf,ebf->ebhl", context, kq, query), dim=-1)
-    expected = torch.einsum("ebhl,ebld,ehd->eb", weights, context, ov)
+    keys = torch.einsum("ehkd,ebld->ebhlk", model.key, context)
+    queries = torch.einsum("ehkd,ebd->ebhk", model.query, query)
+    values = torch.einsum("ehkd,ebld->ebhlk", model.value, context)
+    weights = torch.softmax(torch.einsum("ebhlk,ebhk->ebhl", keys, queries) / math.sqrt(model.width), dim=-1)
+    expected = torch.einsum("ebhl,ebhlk,ehk->eb", weights, values, model.out)
     torch.testing.assert_close(model(prompts), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_reduced_model_is_the_full_model_on_the_ansatz():
+    """With KQ_h = ω_h diag(I_d, 0) and OV readout μ_h e_{d+1}, the full model equals the reduced one, and
+    `reduced` reads (ω, μ) back."""
+    dim, heads = 3, 2
+    omega = torch.tensor([[0.3, -0.2], [0.1, 0.5]], dtype=torch.float64)
+    mu = torch.tensor([[1.5, -0.7], [0.4, 2.0]], dtype=torch.float64)
+    full = MultiHeadSoftmaxICL(2, heads, dim, torch.Generator().manual_seed(3), torch.float64)
+    x_block = torch.diag(torch.tensor([1.0] * dim + [0.0], dtype=torch.float64))
+    y_entry = torch.zeros(dim + 1, dim + 1, dtype=torch.float64)
+    y_entry[dim, dim] = 1.0
+    with torch.no_grad():
+        full.key.copy_(torch.eye(dim + 1, dtype=torch.float64).expand_as(full.key))
+        full.query.copy_(omega[..., None, None] * math.sqrt(dim + 1) * x_block)
+        full.value.copy_(mu[..., None, None] * y_entry)
+        full.out.copy_(torch.eye(dim + 1, dtype=torch.float64)[dim].expand_as(full.out))
+    reduced = ReducedSoftmaxICL(mu, omega)
+    prompts = _prompts(2)
+    torch.testing.assert_close(full(prompts), reduced(prompts), rtol=1e-12, atol=1e-12)
+    read_omega, read_mu = full.reduced()
+    torch.testing.assert_close(read_omega, omega, rtol=0, atol=1e-15)
+    torch.testing.assert_close(read_mu, mu, rtol=0, atol=1e-15)
 
 
 def test_lsa_zfb_init_predicts_preconditioned_gd():

@@ -15,7 +15,17 @@ from attnbench.sweeps.experiments.icl_linear.figures import draw
 from attnbench.sweeps.experiments.icl_linear.study import IclLinearParams, run
 from attnbench.sweeps.store import join_run
 
-SMALL = dict(heads=[1, 2], seeds=1, steps=20, lsa_steps=20, test_lengths=[10, 40], test_prompts=256)
+SMALL = dict(
+    heads=[1, 2],
+    seeds=1,
+    steps=20,
+    lsa_steps=20,
+    test_lengths=[10, 40],
+    test_prompts=256,
+    dynamics_batches=[8],
+    dynamics_population=128,
+    dynamics_horizon=2.0,
+)
 
 
 def _run(params: IclLinearParams) -> pd.DataFrame:

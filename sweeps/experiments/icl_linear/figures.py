@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from attnbench.sweeps.experiments.icl_linear.checks import two_signed
+from attnbench.sweeps.experiments.icl_linear.dynamics_figures import adam_paths, reduced_dynamics
 from attnbench.sweeps.plotting import band, figure_legend, legend_outside, panels, save
 from attnbench.theory import icl_linear as theory
 
@@ -174,8 +175,10 @@ def _bayes_ratio(table: pd.DataFrame, out_dir: Path) -> Path:
 
 
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """The four figures the claims link to."""
+    """The six figures the claims link to."""
     return [
+        reduced_dynamics(table, out_dir),
+        adam_paths(table, out_dir),
         _risk_vs_context(table, out_dir),
         _bayes_ratio(table, out_dir),
         _length_generalisation(table, out_dir),

@@ -3,8 +3,9 @@
 One run trains, as batched ensembles over seeds, a multi-head softmax layer for each head count and a
 linear self-attention layer, all at one training context length, then measures their risk at several
 test lengths beside the closed forms of `attnbench.theory.icl_linear`, and reads the learned circuits
-(ω_h, μ_h) against the solution manifold S_γ (He et al. 2025, §3.2). This module never imports the
-claims or the figures, so editing them leaves the stored runs fresh.
+(ω_h, μ_h) against the solution manifold S_γ (He et al. 2025, §3.2); the softmax models' (μ_h, ω_h) paths,
+the reduced model's GD and SGD against the flow of L̃ and the stall predictions are `study_dynamics`'.
+This module never imports the claims or the figures, so editing them leaves the stored runs fresh.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from attnbench.models.icl_attention import LinearSelfAttentionICL, MultiHeadSoftmaxICL
 from attnbench.sweeps.experiments.base import RunContext
+from attnbench.sweeps.experiments.icl_linear.study_dynamics import path_rows, reduced_training_rows, stall_rows
 from attnbench.sweeps.rows import Row, row
 from attnbench.sweeps.training import make_optimizer, train_ensemble
 from attnbench.sweeps.validation import Params, param
@@ -33,7 +35,7 @@ class IclLinearParams(Params):
     train_length: int = param(40, ge=1, help="training context length L")
     noise_var: float = param(0.1, ge=0, help="label noise variance σ²")
     heads: list[int] = param([1, 2], ge=1, help="head counts H of the softmax models")
-    seeds: int = param(3, ge=1, help="ensemble members (seeds) per model")
+    seeds: int = param(7, ge=1, help="ensemble members (seeds) per model")
     steps: int = param(4000, ge=0, help="Adam steps of each softmax model")
     lr: float = param(1e-3, gt=0, help="Adam learning rate of the softmax models")
     batch_size: int = param(256, ge=1, help="fresh prompts per training step")
@@ -41,7 +43,12 @@ class IclLinearParams(Params):
     lsa_lr: float = param(1e-2, gt=0, help="Adam learning rate of the linear self-attention model")
     test_lengths: list[int] = param([10, 20, 40, 80, 160, 320], ge=1, help="test context lengths L'")
     test_prompts: int = param(16384, ge=1, help="shared test prompts per test length")
-    log_every: int = param(100, ge=1, help="steps between logged training losses")
+    log_every: int = param(100, ge=1, help="steps between logged training losses and softmax (μ_h, ω_h)")
+    dynamics_batches: list[int] = param([16, 64, 256], ge=1, help="SGD batch sizes of the reduced model")
+    dynamics_population: int = param(4096, ge=1, help="fixed prompts of the reduced model's full-batch GD")
+    dynamics_lr: float = param(0.05, gt=0, help="step η of the reduced model's SGD and GD")
+    dynamics_horizon: float = param(20.0, gt=0, help="flow time η·steps the reduced model is trained for")
+    dynamics_log_every: int = param(10, ge=1, help="steps between logged reduced-model (μ_h, ω_h)")
 
 
 EVAL_CHUNK = 2048
@@ -76,29 +83,39 @@ def _test_set(params: IclLinearParams, length: int) -> list[task.Batch]:
 
 
 def _train(
-    model: torch.nn.Module,
+    models: list[tuple[torch.nn.Module, dict[str, object]]],
     params: IclLinearParams,
     steps: int,
     lr: float,
     ctx: RunContext,
     label: str,
-    extra: dict[str, object],
 ) -> list[Row]:
-    """Train an ensemble with fresh batches (Adam); return its train-loss rows."""
+    """Train ensembles on the same fresh batches (Adam, one optimiser: it acts element-wise, so each model
+    follows its own trajectory); return their train-loss rows, tagged with each model's ``extra`` keys, and
+    for a softmax model its (μ_h, ω_h) path (`path_rows`) at step 0 and every ``log_every``."""
     configs = _configs(params, params.seeds, params.train_length, params.batch_size)
-    optimizer = make_optimizer(model.parameters(), "adam", lr)
+    optimizer = make_optimizer([p for model, _ in models for p in model.parameters()], "adam", lr)
     rows: list[Row] = []
 
     def losses(step: int) -> torch.Tensor:
         inputs, targets = _ensemble_batch(configs, "train", step, ctx.device)
-        return ((model(inputs) - targets) ** 2).mean(dim=-1)
+        return torch.cat([((model(inputs) - targets) ** 2).mean(dim=-1) for model, _ in models])
+
+    def log_paths(step: int) -> None:
+        for model, _ in models:
+            if isinstance(model, MultiHeadSoftmaxICL):
+                omega, mu = model.reduced()
+                rows.extend(path_rows(mu, omega, step, model.heads))
 
     def log(step: int, member_losses: torch.Tensor) -> None:
         if (step + 1) % params.log_every == 0 or step + 1 == steps:
-            rows.extend(
-                row("train_loss", v, step=step + 1, seed=seed, **extra) for seed, v in enumerate(member_losses.tolist())
-            )
+            for (_, extra), chunk in zip(models, member_losses.split(params.seeds), strict=True):
+                rows.extend(
+                    row("train_loss", v, step=step + 1, seed=seed, **extra) for seed, v in enumerate(chunk.tolist())
+                )
+            log_paths(step + 1)
 
+    log_paths(0)
     train_ensemble(losses, optimizer, steps, show_progress=ctx.progress, desc=label, on_step=log)
     return rows
 
@@ -182,20 +199,50 @@ def _bayes_ratio_rows(noise_var: float) -> list[Row]:
     return rows
 
 
+def _dynamics_rows(model: MultiHeadSoftmaxICL, params: IclLinearParams, heads: int, ctx: RunContext) -> list[Row]:
+    """From the untrained model's (μ, ω): the stall prediction and the reduced model's GD and SGD against the
+    flow of L̃ (`study_dynamics`)."""
+    omega, mu = (v.double().cpu().numpy() for v in model.reduced())
+    d, length, noise = params.dim, params.train_length, params.noise_var
+    config = task.IclLinearConfig(dim=d, context_length=length, noise_var=noise)
+    rows = stall_rows(mu, omega, d, length, noise)
+    rows += reduced_training_rows(
+        mu,
+        omega,
+        config,
+        params.dynamics_batches,
+        params.dynamics_population,
+        params.dynamics_lr,
+        params.dynamics_horizon,
+        params.dynamics_log_every,
+        ctx,
+    )
+    return [{**r, "heads": heads} for r in rows]
+
+
 def run(params: IclLinearParams, ctx: RunContext) -> pd.DataFrame:
     """Train every softmax head count and the linear attention at ``params.train_length``; measure risks at
     every test length, the learned circuits, the LSA preconditioner, the oracles and the Thm 1(3) ratio."""
     d, length, noise = params.dim, params.train_length, params.noise_var
-    generator = torch.Generator().manual_seed(ctx.seed)
+    # The initialisations differ between training lengths, so each (L, seed) of the grid is its own seed.
+    generator = torch.Generator().manual_seed(int(np.random.SeedSequence([ctx.seed, length]).generate_state(1)[0]))
     test_sets = {n: _test_set(params, n) for n in sorted(set(params.test_lengths) | {length})}
     rows: list[Row] = []
-    for heads in params.heads:
-        model = MultiHeadSoftmaxICL(params.seeds, heads, d, generator).to(ctx.device)
-        rows += _train(
-            model, params, params.steps, params.lr, ctx, f"softmax H={heads}", {"model": "softmax", "heads": heads}
-        )
+    softmax = {heads: MultiHeadSoftmaxICL(params.seeds, heads, d, generator).to(ctx.device) for heads in params.heads}
+    for heads, model in softmax.items():
+        if heads >= 2:
+            rows += _dynamics_rows(model, params, heads, ctx)
+    rows += _train(
+        [(model, {"model": "softmax", "heads": heads}) for heads, model in softmax.items()],
+        params,
+        params.steps,
+        params.lr,
+        ctx,
+        f"softmax H={params.heads}",
+    )
+    eta = theory.eta_star(d, length, noise)
+    for heads, model in softmax.items():
         rows += _circuit_rows(model, params, heads)
-        eta = theory.eta_star(d, length, noise)
         for n, test_set in test_sets.items():
             rows += [
                 row(
@@ -210,7 +257,9 @@ def run(params: IclLinearParams, ctx: RunContext) -> pd.DataFrame:
                 for s, v in enumerate(_risk(model, test_set, params.seeds, ctx.device))
             ]
     lsa = LinearSelfAttentionICL(params.seeds, d, length, generator).to(ctx.device)
-    rows += _train(lsa, params, params.lsa_steps, params.lsa_lr, ctx, "linear attention", {"model": "linear_attention"})
+    rows += _train(
+        [(lsa, {"model": "linear_attention"})], params, params.lsa_steps, params.lsa_lr, ctx, "linear attention"
+    )
     optimum = theory.lsa_optimum(np.eye(d), length, noise, 1.0 / d)
     gap = lsa.preconditioner().double() - torch.from_numpy(optimum)
     errors = torch.linalg.matrix_norm(gap) / np.linalg.norm(optimum)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from attnbench.sweeps.experiments.base import FALSE_FAILURE_RATE, Claim, KnownFailure, Scope, Tolerance, Verdict
+from attnbench.sweeps.experiments.trend_checks import gap_shrinks
 
 FIGURE = "trajectories.png"
 # DOP853 at rtol 1e-10, atol 1e-12 on a state of norm O(1): the conserved quantity drifts by ~1e-12; the allowance
@@ -119,22 +119,8 @@ def check_breaks_balance(rows: pd.DataFrame) -> Verdict:
 
 
 def check_gap_shrinks(rows: pd.DataFrame) -> Verdict:
-    """For each batch size and the next, the per-seed largest gap to the flow is smaller at the larger batch:
-    one-sided paired t-test of the log gaps (scipy.stats.ttest_rel) at level `FALSE_FAILURE_RATE` per pair."""
-    gaps = rows.pivot_table(index="seed", columns="batch", values="value")
-    batches = sorted(gaps.columns)
-    pvalues = [
-        float(stats.ttest_rel(np.log(gaps[small]), np.log(gaps[large]), alternative="greater").pvalue)
-        for small, large in zip(batches[:-1], batches[1:], strict=True)
-    ]
-    ok = bool(pvalues) and all(p < FALSE_FAILURE_RATE for p in pvalues)
-    means = ", ".join(f"b={b}: {gaps[b].mean():.3g}" for b in batches)
-    return Verdict(
-        "pass" if ok else "fail",
-        "the gap to the flow falls as the batch grows",
-        f"mean max gap {means}; p = {', '.join(f'{p:.2g}' for p in pvalues)} (n={len(gaps)} seeds)",
-        f"one-sided paired t-test, p < {FALSE_FAILURE_RATE:g} per pair",
-    )
+    """For each batch size and the next, the per-seed largest gap to the flow is smaller at the larger batch."""
+    return gap_shrinks(rows, "batch", paired=True)
 
 
 SMALL_STEP = Scope(
