@@ -1,12 +1,13 @@
 """Training and scoring a `Backbone` on a token task, shared by the MQAR and state-tracking experiments.
 
-Seeds are trained as one ensemble through `attnbench.sweeps.training.train_ensemble`: the loss is the sum
-of the members' own masked cross-entropies and Adam acts element-wise, so each member follows exactly the
-trajectory it would follow alone. The member of seed ``s`` draws its own data stream (the task config with
-``stream = s``, `attnbench.tasks.base.member_configs`; train batch index = step) and its own initialisation
-(``torch.manual_seed(s)``).
-Learning rates are selected on the validation split (mean over seeds); only the selected one is scored on
-the test split, once.
+Every (seed, lr) member of a cell is trained in one run of `attnbench.sweeps.batched_members.train_batched`:
+Adam (AdamW at weight decay 0) with the `warmup_constant` schedule, each member on exactly the trajectory
+``torch.optim.Adam`` gives it alone (up to floating-point summation order). The member of seed ``s`` draws its
+own data stream (the task config with ``stream = s``, `attnbench.tasks.base.member_configs`; train batch index
+= step) and its own initialisation (``torch.manual_seed(s)``), the same at every lr.
+Learning rates are selected on the validation split (mean over seeds, after the last step); only the
+selected one is scored on the test split, once. The validation accuracy is also recorded at a few evenly
+spaced steps (the learning curve, rows ``val_accuracy_curve``).
 """
 
 from __future__ import annotations
@@ -19,18 +20,15 @@ from typing import Any
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from attnbench.errors import require
+from attnbench.sweeps.batched_members import AdamW, member_grid, train_batched
 from attnbench.sweeps.rows import Row, row
-from attnbench.sweeps.training import Diverged, make_optimizer, train_ensemble
-from attnbench.tasks.base import Batch, TaskConfig, member_configs
+from attnbench.sweeps.training import Diverged
+from attnbench.tasks.base import Batch, TaskConfig
 
 WARMUP_FRACTION = 0.1
-
-
-def masked_cross_entropy(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-    """Mean cross-entropy over the scored positions of ``batch`` only."""
-    return F.cross_entropy(logits[batch.loss_mask], batch.targets[batch.loss_mask])
+CURVE_POINTS = 10
 
 
 def warmup_constant(steps: int) -> Callable[[int], float]:
@@ -41,43 +39,6 @@ def warmup_constant(steps: int) -> Callable[[int], float]:
     """
     warmup = max(1, int(WARMUP_FRACTION * steps))
     return lambda step: min(1.0, (step + 1) / warmup)
-
-
-def build_members(factory: Callable[[], nn.Module], seeds: Sequence[int]) -> list[nn.Module]:
-    """One model per seed, each initialised from ``torch.manual_seed(seed)``."""
-    members = []
-    for seed in seeds:
-        torch.manual_seed(seed)
-        members.append(factory())
-    return members
-
-
-def train_members(
-    members: Sequence[nn.Module],
-    seeds: Sequence[int],
-    task: TaskConfig,
-    *,
-    steps: int,
-    lr: float,
-    device: torch.device,
-    progress: bool,
-    desc: str,
-) -> torch.Tensor:
-    """Train every member on its own data stream; returns the last per-member losses (raises `Diverged`)."""
-    parameters = [p for member in members for p in member.parameters()]
-    optimizer = make_optimizer(parameters, "adam", lr)
-    streams = member_configs(task, seeds)
-
-    def member_losses(step: int) -> torch.Tensor:
-        losses = []
-        for member, stream in zip(members, streams, strict=True):
-            batch = to_device(stream.sample("train", step), device)
-            losses.append(masked_cross_entropy(member(batch.inputs), batch))
-        return torch.stack(losses)
-
-    return train_ensemble(
-        member_losses, optimizer, steps, show_progress=progress, desc=desc, lr_schedule=warmup_constant(steps)
-    )
 
 
 def to_device(batch: Batch, device: torch.device) -> Batch:
@@ -101,11 +62,17 @@ def token_accuracy(model: nn.Module, batches: Sequence[Batch]) -> float:
 
 @dataclass(frozen=True)
 class Selected:
-    """Outcome of a learning-rate search: the chosen lr, its trained members, and every validation row."""
+    """Outcome of a learning-rate search: the chosen lr, its trained members (in seed order), and every
+    validation row."""
 
     lr: float
     members: list[nn.Module]
     rows: list[Row]
+
+
+def curve_steps(steps: int, points: int) -> list[int]:
+    """``points`` evenly spaced step counts in 1..``steps`` ending at ``steps`` (fewer when ``steps < points``)."""
+    return sorted({-(-steps * k // points) for k in range(1, points + 1)})
 
 
 def select_learning_rate(
@@ -120,34 +87,57 @@ def select_learning_rate(
     device: torch.device,
     progress: bool,
     desc: str,
+    curve_points: int = CURVE_POINTS,
 ) -> Selected:
-    """Train the seed ensemble on ``task`` at each lr; keep the lr with the best mean validation accuracy.
+    """Train every (seed, lr) member on ``task`` in one batched run; keep the lr with the best mean
+    validation accuracy after the last step (the first such lr on a tie).
 
-    The rows, each tagged with ``cell``, hold ``val_accuracy`` per (lr, seed) and, for every lr whose loss
-    stopped being finite, a ``diverged`` row (value = that step). When every lr diverged it raises `Diverged`
-    at the earliest such step, carrying those rows.
+    The rows, each tagged with ``cell``, hold ``val_accuracy`` per (lr, seed) of every lr none of whose
+    members diverged, ``val_accuracy_curve`` per (lr, seed) at `curve_steps` (``step`` = steps trained; a
+    diverged member's points stop before its divergence) and, for every lr with a member whose loss, gradient
+    or update stopped being finite, a ``diverged`` row (value = the earliest such step). When every lr
+    diverged it raises `Diverged` at the earliest such step, carrying those rows.
     """
-    best: tuple[float, float, list[nn.Module]] | None = None
+    require(curve_points >= 1, "curve_points", f"must be >= 1, got {curve_points}")
+    members = member_grid(seeds, lrs)
+    run = train_batched(
+        factory,
+        members,
+        task,
+        steps=steps,
+        schedule=warmup_constant(steps),
+        device=device,
+        hyper=AdamW(weight_decay=0.0),
+        val_batches=val_batches,
+        eval_steps=curve_steps(steps, curve_points),
+        show_progress=progress,
+        desc=desc,
+    )
     rows: list[Row] = []
-    for lr in lrs:
-        members = [m.to(device) for m in build_members(factory, seeds)]
-        try:
-            train_members(
-                members, seeds, task, steps=steps, lr=lr, device=device, progress=progress, desc=f"{desc} lr={lr:g}"
-            )
-        except Diverged as error:
-            rows.append(row("diverged", error.step, lr=lr, **cell))
+    for e, member in enumerate(members):
+        stop = run.diverged_step[e]
+        rows += [
+            row("val_accuracy_curve", float(run.val_accuracy[k, e]), step=s, seed=member.seed, lr=member.lr, **cell)
+            for k, s in enumerate(run.eval_steps)
+            if stop is None or s <= stop
+        ]
+    best: tuple[float, float, list[int]] | None = None
+    diverged: list[int] = []
+    for i, lr in enumerate(lrs):
+        own = range(i * len(seeds), (i + 1) * len(seeds))  # `member_grid` is lr-major
+        stops = [run.diverged_step[e] for e in own if run.diverged_step[e] is not None]
+        if stops:
+            rows.append(row("diverged", min(stops), lr=lr, **cell))
+            diverged.append(min(stops))
             continue
-        accuracies = [token_accuracy(m, val_batches) for m in members]
+        accuracies = [float(run.val_accuracy[-1, e]) for e in own]
         rows += [row("val_accuracy", a, seed=s, lr=lr, **cell) for s, a in zip(seeds, accuracies, strict=True)]
         mean = sum(accuracies) / len(accuracies)
         if best is None or mean > best[0]:
-            best = (mean, lr, members)
+            best = (mean, lr, list(own))
     if best is None:
-        raise Diverged(
-            int(min(r["value"] for r in rows)), f"{desc}: every lr of {list(lrs)} diverged", rows=pd.DataFrame(rows)
-        )
-    return Selected(lr=best[1], members=best[2], rows=rows)
+        raise Diverged(min(diverged), f"{desc}: every lr of {list(lrs)} diverged", rows=pd.DataFrame(rows))
+    return Selected(lr=best[1], members=[run.stacked.module(e) for e in best[2]], rows=rows)
 
 
 @contextmanager

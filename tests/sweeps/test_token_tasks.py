@@ -1,20 +1,32 @@
-"""The MQAR and state-tracking experiments: params validation, divergence handling, the figure, and the
-claim checks on hand-made cells (the claims themselves are judged by tests/claims/test_claims.py)."""
+"""The MQAR and state-tracking experiments: params validation, divergence handling, the batched lr search
+(each member as Adam alone, the curve rows), the figure, and the claim checks on hand-made cells (the claims
+themselves are judged by tests/claims/test_claims.py)."""
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 import pytest
 import torch
+from torch.nn import functional as F
 
 from attnbench.errors import ConfigError
+from attnbench.models.backbone import Backbone
 from attnbench.sweeps import registry, token_training
+from attnbench.sweeps.batched_members import BatchedRun, Member
 from attnbench.sweeps.experiments.base import TABLE_COLUMNS, RunContext
 from attnbench.sweeps.experiments.mqar.figures import summary as mqar_summary
 from attnbench.sweeps.experiments.state_tracking.claims import LLA_MATCHES_SOFTMAX
 from attnbench.sweeps.experiments.state_tracking.figures import summary as state_summary
 from attnbench.sweeps.grid import values
+from attnbench.sweeps.token_training import token_accuracy
 from attnbench.sweeps.training import Diverged
+from attnbench.tasks.base import TaskConfig, member_configs
+from attnbench.tasks.mqar import MQARConfig
+from attnbench.tasks.state_tracking import StateTrackingConfig
 
 FAMILIES = ("mqar", "state_tracking")
 CONTEXT = RunContext(seed=0, device=torch.device("cpu"), progress=False, log=lambda _: None)
@@ -73,15 +85,17 @@ def test_state_tracking_refuses_impossible_combinations(overrides: dict, key: st
 
 @pytest.fixture
 def lla_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Training diverges at step 5 for LLA at every lr >= 1, and trains normally otherwise."""
-    train = token_training.train_members
+    """Every LLA member at an lr >= 1 diverges at step 5; the other members train normally."""
+    train = token_training.train_batched
 
-    def fake(members: list, seeds: list, sample: object, **kwargs: object) -> torch.Tensor:
-        if "lla" in str(kwargs["desc"]) and float(kwargs["lr"]) >= 1:
-            raise Diverged(5, "fake")
-        return train(members, seeds, sample, **kwargs)
+    def fake(factory: object, members: list[Member], task: object, **kwargs: object) -> BatchedRun:
+        run = train(factory, members, task, **kwargs)
+        if "lla" not in str(kwargs["desc"]):
+            return run
+        steps = tuple(5 if m.lr >= 1 else s for m, s in zip(members, run.diverged_step, strict=True))
+        return dataclasses.replace(run, diverged_step=steps)
 
-    monkeypatch.setattr(token_training, "train_members", fake)
+    monkeypatch.setattr(token_training, "train_batched", fake)
 
 
 @pytest.mark.usefixtures("lla_diverges")
@@ -109,6 +123,74 @@ def test_diverged_lrs_beside_a_finite_one_stay_as_rows(name: str) -> None:
     diverged = table[table["metric"] == "diverged"]
     assert len(diverged) and {tuple(r) for r in diverged[["lr", "value", "model"]].values} == {(1.0, 5.0, "lla")}
     assert (table.loc[table["metric"] == "test_accuracy", "lr"] == 1e-3).all()
+
+
+def adam_alone(factory: Callable[[], Backbone], task: TaskConfig, seed: int, lr: float, steps: int) -> Backbone:
+    """One (seed, lr) member trained by itself as before the batched members: ``torch.optim.Adam``, the
+    warm-up-constant schedule, the cross-entropy of the scored positions of its own stream's batches."""
+    torch.manual_seed(seed)
+    model = factory()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = token_training.warmup_constant(steps)
+    stream = member_configs(task, [seed])[0]
+    for step in range(steps):
+        optimizer.param_groups[0]["lr"] = lr * schedule(step)
+        optimizer.zero_grad()
+        batch = stream.sample("train", step)
+        F.cross_entropy(model(batch.inputs)[batch.loss_mask], batch.targets[batch.loss_mask]).backward()
+        optimizer.step()
+    return model
+
+
+@pytest.mark.parametrize(
+    ("task", "vocab", "max_len"),
+    [
+        (MQARConfig(vocab_size=16, seq_len=16, num_kv_pairs=2, batch_size=4), 16, 16),
+        (StateTrackingConfig(task="parity", train_max_len=12, eval_min_len=12, eval_max_len=16, batch_size=4), 3, 0),
+    ],
+    ids=["mqar", "parity"],
+)
+def test_selection_trains_each_member_as_adam_alone(
+    task: TaskConfig, vocab: int, max_len: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2 seeds x 2 lrs, fp32, 20 steps in one batched run: every member ends where `adam_alone` takes it (the
+    parity batches differ in length and are padded); its validation and curve rows are those of its module."""
+    steps, seeds, lrs = 20, [0, 1], [1e-3, 1e-2]
+    factory = partial(Backbone, vocab, 8, 1, "softmax", heads=1, mlp_ratio=0, max_len=max_len)
+    runs: list[BatchedRun] = []
+    train = token_training.train_batched
+    monkeypatch.setattr(token_training, "train_batched", lambda *a, **k: runs.append(train(*a, **k)) or runs[-1])
+    val = [task.sample("val", 0)]
+    selected = token_training.select_learning_rate(
+        factory,
+        seeds,
+        task,
+        lrs,
+        steps=steps,
+        val_batches=val,
+        cell={"model": "softmax"},
+        device=CONTEXT.device,
+        progress=False,
+        desc="softmax",
+        curve_points=4,
+    )
+    rows = pd.DataFrame(selected.rows)
+    (run,) = runs
+    for e, member in enumerate(run.members):
+        alone = adam_alone(factory, task, member.seed, member.lr, steps)
+        batched = run.stacked.module(e)
+        for mine, theirs in zip(batched.parameters(), alone.parameters(), strict=True):
+            torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=0)
+        own = rows[(rows["seed"] == member.seed) & (rows["lr"] == member.lr)]
+        curve = own[own["metric"] == "val_accuracy_curve"]
+        assert curve["step"].tolist() == [5, 10, 15, 20]
+        final = own.loc[own["metric"] == "val_accuracy", "value"].tolist()
+        assert final == [token_accuracy(batched, val)] == curve["value"].tolist()[-1:]
+    means = rows[rows["metric"] == "val_accuracy"].groupby("lr")["value"].mean()
+    assert selected.lr == means.idxmax()
+    chosen = [e for e, member in enumerate(run.members) if member.lr == selected.lr]
+    for module, e in zip(selected.members, chosen, strict=True):
+        torch.testing.assert_close(list(module.parameters()), list(run.stacked.module(e).parameters()))
 
 
 @pytest.mark.parametrize("name", FAMILIES)

@@ -69,8 +69,8 @@ SOFTMAX_LEARNS = Claim(
         _under_trained,
         (
             "quick profile (600 steps, one lr, 3 seeds; Zoology trains 50k steps with an lr search): only d=64,K=8 "
-            "recalls (0.999±0.001); d=32: K=2 0.713±0.230 (seeds 0.691, 0.494, 0.953), K=8 0.179±0.016; d=64,K=2 "
-            "0.768±0.236 (seeds 0.990, 0.520, 0.795), every seed far above chance 1/32. The recall circuit forms at "
+            "recalls (1.000±0.000); d=32: K=2 0.829±0.274 (seeds 1.000, 0.514, 0.975), K=8 0.184±0.005; d=64,K=2 "
+            "0.687±0.215 (seeds 0.924, 0.504, 0.633), every seed far above chance 1/32. The recall circuit forms at "
             "a seed-dependent step, for several seeds after step 600"
         ),
     ),
@@ -116,9 +116,9 @@ LINEAR_DEGRADES = Claim(
         _pairs_fit_the_state,
         (
             "quick profile: K ≤ 8 pairs do not outgrow a d² ≥ 1024 state (K_max ≤ d), so these sizes do not reach "
-            "the claim's regime; the means fall (d=32: 0.821→0.536, d=64: 0.832→0.738 from K=2 to K=8) but seeds "
-            "are bimodal (recall formed or not in 600 steps; d=64 seeds 1.000/1.000/0.496 → 0.999/1.000/0.216), so "
-            "the drop is not significant at 3 seeds"
+            "the claim's regime; from K=2 to K=8 the mean falls at d=32 (0.833→0.592) and rises at d=64 (0.844→0.936), "
+            "and seeds are bimodal (recall formed or not in 600 steps; d=32 seeds 1.000/0.502/0.996 → "
+            "0.881/0.178/0.717), so no drop is significant at 3 seeds"
         ),
     ),
 )
@@ -199,7 +199,7 @@ LLA_GE_SOFTMAX = Claim(
         _softmax_did_not_learn,
         (
             "quick profile (600 steps; LLA trained at d = 32 only, its CPU cost): LLA is not below softmax (K=2: "
-            "0.996±0.002 vs 0.713±0.230; K=8: 0.650±0.417 vs 0.179±0.016) but softmax is below its own 0.9 recall "
+            "0.999±0.001 vs 0.829±0.274; K=8: 0.462±0.462 vs 0.184±0.005) but softmax is below its own 0.9 recall "
             "gate at both K, so the comparison says LLA learns recall faster at equal steps, not that it matches "
             "softmax's recall plateau"
         ),

@@ -1,6 +1,7 @@
 """MQAR training: recall vs model width and number of key-value pairs (Arora et al. 2024, "Zoology", Fig. 2).
 
-For every (K, mixer, width) one seed ensemble of the shared `Backbone` is trained per learning rate; the lr
+For every (K, mixer, width) the shared `Backbone` is trained at every (seed, lr) in one batched run
+(`attnbench.sweeps.token_training.select_learning_rate`, which also records validation learning curves); the lr
 with the best mean validation accuracy is kept and scored once on the test split (per-token accuracy on
 query positions only). A cell whose every lr diverged stops the run with `Diverged`, keeping every row
 measured so far; the lrs that diverged beside a finite one stay as ``diverged`` rows (value = the step).

@@ -1,8 +1,9 @@
 """State-tracking training: parity, modular arithmetic and group word problems, scored by example length.
 
 Setting of Grazzi et al. 2025 ("Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues",
-Sec. 5): train on lengths 3..40, test on 40..256. For each (task, mixer) a seed ensemble of the shared
-`Backbone` (no position embedding, so order comes from the mixer alone) is trained per learning rate; the lr
+Sec. 5): train on lengths 3..40, test on 40..256. For each (task, mixer) the shared `Backbone` (no position
+embedding, so order comes from the mixer alone) is trained at every (seed, lr) in one batched run
+(`attnbench.sweeps.token_training.select_learning_rate`, which also records validation learning curves); the lr
 with the best mean validation accuracy (validation lengths = test lengths, as in Grazzi et al.) is kept and
 scored once on the test split, binned by example length, and on fresh in-distribution batches. Word
 problems over S3, S5, A5, Z60 score the prefix product at every position (Merrill et al. 2024). A cell whose

@@ -1,0 +1,233 @@
+"""Token-task training: the former seed loop against batched (seed, lr) members, and the exact LLA paths (issue 16 §1).
+
+Training, per mixer of the token tasks at the MQAR quick sizes (batch 64, length 32, vocabulary 64, K = 8, width
+32, depth 2, one head, no MLP, a position embedding: the defaults of sweeps/experiments/mqar/study.py): E = 9
+members (3 seeds × 3 lrs) trained for ``--steps`` steps end to end (models built, data sampled), two ways:
+- loop: the path before batched members, once per lr on its 3 seed modules (summed loss, one Adam);
+- batched: `attnbench.sweeps.batched_members.train_batched` on all 9 at once (vmap, or its loop fallback where
+  vmap cannot run the mixer), AdamW at weight decay 0 with the loop's warm-up-constant schedule, so both paths
+  compute the same trajectories: ``max_param_gap`` is the largest parameter difference between them (fp32).
+Each at 1 and 2 torch threads, timed by `benchmarks.timing.measure`; per-member steps/s = E·steps / median time.
+
+LLA paths: forward+backward (loss = Σ o²) of each exact LLA path at the backbone's mixer shape, q, k, v of
+(64, 1, 32, 32): blockwise FlashLLA with the Cholesky solve (the backbone's CPU path) and with CG (32 iterations),
+and the materialised closed form `lla_reference` (a batched `torch.linalg.solve`) in fp64 and fp32; causal softmax
+attention at the same shape is the yardstick. The fastest LLA path is printed.
+
+Writes results/benchmarks/token_training.{csv,png,pdf}: one row per timing (``section`` training or lla_path).
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_token_training.py [--steps 5 --lla-steps 2 --threads 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from timing import measure
+
+from attnbench.kernels.lla import lla
+from attnbench.kernels.lla.reference import lla_reference
+from attnbench.models.attention import softmax_attention
+from attnbench.models.backbone import Backbone
+from attnbench.sweeps.batched_members import AdamW, build_members, masked_token_loss, member_grid, train_batched
+from attnbench.sweeps.plotting import legend_outside, panels, save
+from attnbench.sweeps.token_training import warmup_constant
+from attnbench.sweeps.training import make_optimizer, train_ensemble
+from attnbench.tasks.base import member_configs
+from attnbench.tasks.mqar import MQARConfig
+
+OUT = Path(__file__).resolve().parents[1] / "results" / "benchmarks"
+MIXERS = (
+    "softmax",
+    "linear",
+    "linear_elu",
+    "sigmoid",
+    "deltanet",
+    "deltanet_neg",
+    "gated_linear",
+    "lightning",
+    "random_feature",
+    "lla",
+)
+TASK = MQARConfig(vocab_size=64, seq_len=32, num_kv_pairs=8, batch_size=64)
+SEEDS, LRS = (0, 1, 2), (1e-3, 3e-3, 1e-2)
+CPU = torch.device("cpu")
+
+
+def loop(factory: Callable[[], Backbone], steps: int) -> torch.Tensor:
+    """The path before batched members: per lr, the 3 seed modules trained as a loop with one Adam on their
+    summed masked losses (`attnbench.sweeps.training.train_ensemble`); every member's parameters (E, P)."""
+    streams = member_configs(TASK, SEEDS)
+    trained = []
+    for lr in LRS:
+        members = build_members(factory, SEEDS)
+        optimizer = make_optimizer([p for m in members for p in m.parameters()], "adam", lr)
+        train_ensemble(
+            partial(_summed_losses, members, streams),
+            optimizer,
+            steps,
+            show_progress=False,
+            lr_schedule=warmup_constant(steps),
+        )
+        trained += [torch.cat([p.detach().flatten() for p in m.parameters()]) for m in members]
+    return torch.stack(trained)
+
+
+def _summed_losses(members: list[Backbone], streams: list[MQARConfig], step: int) -> torch.Tensor:
+    batches = [stream.sample("train", step) for stream in streams]
+    return torch.stack(
+        [masked_token_loss(m(b.inputs), b.targets, b.loss_mask) for m, b in zip(members, batches, strict=True)]
+    )
+
+
+def batched(factory: Callable[[], Backbone], steps: int) -> tuple[torch.Tensor, bool]:
+    """The same 9 trajectories as `loop` (AdamW at weight decay 0 is Adam), as batched members; whether vmap
+    ran them (else the loop fallback)."""
+    run = train_batched(
+        factory,
+        member_grid(SEEDS, LRS),
+        TASK,
+        steps=steps,
+        schedule=warmup_constant(steps),
+        device=CPU,
+        hyper=AdamW(weight_decay=0.0),
+    )
+    return run.stacked.flat.detach(), run.fallback is None
+
+
+def training_rows(mixer: str, steps: int, threads: int) -> list[dict]:
+    """Loop and batched timings of ``mixer`` (one row each) and the parameter gap between the two paths."""
+    factory = partial(Backbone, TASK.vocab_size, 32, 2, mixer, heads=1, mlp_ratio=0, max_len=TASK.seq_len)
+    last: dict[str, tuple] = {}
+    timings = {
+        "loop": measure(lambda: last.__setitem__("loop", (loop(factory, steps), False)), max_run_time=2),
+        "batched": measure(lambda: last.__setitem__("batched", batched(factory, steps)), max_run_time=2),
+    }
+    gap = float((last["loop"][0] - last["batched"][0]).abs().max())
+    members = len(SEEDS) * len(LRS)
+    return [
+        {
+            "section": "training",
+            "mixer": mixer,
+            "path": path,
+            "threads": threads,
+            "members": members,
+            "steps": steps,
+            **timing.columns("time"),
+            "member_steps_per_s": members * steps / timing.median_s,
+            "vmapped": last[path][1],
+            "max_param_gap": gap,
+            "load_average": timing.load_average,
+        }
+        for path, timing in timings.items()
+    ]
+
+
+def lla_path_rows(threads: int) -> list[dict]:
+    """Forward+backward time of every exact LLA path (and softmax) at the backbone's mixer shape."""
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(64, 1, 32, 32, generator=generator).requires_grad_() for _ in range(3))
+    paths = {
+        "softmax attention": lambda: softmax_attention(q, k, v, causal=True),
+        "blockwise cholesky": lambda: lla(q, k, v, ridge=0.1, solver="cholesky"),
+        "blockwise cg (32 it.)": lambda: lla(q, k, v, ridge=0.1, solver="cg", cg_iters=32),
+        "closed form fp64": lambda: lla_reference(q, k, v, ridge=0.1).float(),
+        "closed form fp32": lambda: lla_reference(q, k, v, ridge=0.1, dtype=torch.float32),
+    }
+    exact = lla_reference(q, k, v, ridge=0.1).detach()
+    rows = []
+    for path, forward in paths.items():
+        timing = measure(lambda f=forward: f().square().sum().backward(), max_run_time=2)
+        error = float((forward().detach() - exact).abs().max()) if path != "softmax attention" else np.nan
+        rows.append(
+            {
+                "section": "lla_path",
+                "mixer": "softmax" if path == "softmax attention" else "lla",
+                "path": path,
+                "threads": threads,
+                **timing.columns("time"),
+                "max_error_vs_fp64": error,
+                "load_average": timing.load_average,
+            }
+        )
+    return rows
+
+
+def draw(table: pd.DataFrame) -> Path:
+    """(a) per-member training steps/s per mixer, loop vs batched, per thread count; (b) LLA paths' fwd+bwd."""
+    fig, axes = panels(1, 2)
+    fig.set_size_inches(12.0, 4.2)
+    training = table[table["section"] == "training"]
+    mixers = list(dict.fromkeys(training["mixer"]))
+    bars = [(p, t) for t in sorted(training["threads"].unique()) for p in ("loop", "batched")]
+    height = 0.8 / len(bars)
+    ax = axes[0, 0]
+    for i, (path, threads) in enumerate(bars):
+        rates = training[(training["path"] == path) & (training["threads"] == threads)].set_index("mixer")
+        positions = np.arange(len(mixers)) + (i - (len(bars) - 1) / 2) * height
+        ax.barh(positions, rates.loc[mixers, "member_steps_per_s"], height=height, label=f"{path}, {threads} thr.")
+    ax.set_yticks(np.arange(len(mixers)), labels=mixers)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set(xlabel="training steps/s per member (median)", title="MQAR quick sizes, E = 9 members")
+    legend_outside(ax)
+    paths = table[(table["section"] == "lla_path") & (table["threads"] == table["threads"].min())]
+    ax = axes[0, 1]
+    ax.barh(np.arange(len(paths)), paths["time_s"] * 1e3, color="C2")
+    ax.set_yticks(np.arange(len(paths)), labels=paths["path"])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    title = f"LLA paths, q, k, v of (64, 1, 32, 32), {paths['threads'].min()} thread(s)"
+    ax.set(xlabel="forward+backward (ms, median)", title=title)
+    return save(fig, OUT, "token_training.png")
+
+
+def summary(table: pd.DataFrame) -> str:
+    """Speed-up per mixer and thread count, LLA's step time over softmax's, and the fastest LLA path."""
+    training = table[table["section"] == "training"]
+    wide = training.pivot_table(index=["mixer", "threads"], columns="path", values="member_steps_per_s", sort=False)
+    wide["speedup"] = wide["batched"] / wide["loop"]
+    lines = [wide.round(2).to_string()]
+    for path in ("loop", "batched"):
+        rates = training[training["path"] == path].set_index(["mixer", "threads"])["member_steps_per_s"]
+        for threads in sorted(training["threads"].unique()):
+            if ("lla", threads) in rates and ("softmax", threads) in rates:
+                ratio = rates["softmax", threads] / rates["lla", threads]
+                lines.append(f"{path}, {threads} thread(s): LLA step time = {ratio:.1f}x softmax's")
+    paths = table[(table["section"] == "lla_path") & (table["mixer"] == "lla")]
+    for threads, group in paths.groupby("threads"):
+        best = group.loc[group["time_s"].idxmin()]
+        lines.append(f"fastest exact LLA path, {threads} thread(s): {best['path']} ({best['time_s'] * 1e3:.1f} ms)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=5, help="training steps per timed run")
+    parser.add_argument("--lla-steps", type=int, default=2, help="training steps per timed run of LLA")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--mixers", nargs="+", default=list(MIXERS), choices=MIXERS)
+    args = parser.parse_args()
+    rows = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for mixer in args.mixers:
+            rows += training_rows(mixer, args.lla_steps if mixer == "lla" else args.steps, threads)
+            print(f"{mixer}, {threads} thread(s): done", flush=True)
+        rows += lla_path_rows(threads)
+    table = pd.DataFrame(rows)
+    OUT.mkdir(parents=True, exist_ok=True)
+    table.to_csv(OUT / "token_training.csv", index=False)
+    print(table.drop(columns=["section"]).to_string(index=False))
+    print(summary(table))
+    print(f"wrote {draw(table)}")
+
+
+if __name__ == "__main__":
+    main()
