@@ -10,6 +10,7 @@ import pandas as pd
 from attnbench.sweeps.experiments.mqar.claims import KEYS
 from attnbench.sweeps.plotting import chance_and_oracle, figure_legend, panels, save, seed_range
 from attnbench.sweeps.token_claims import GATE, accuracies, seed_summary
+from attnbench.sweeps.token_figures import learning_curves
 
 NAMES = {"softmax": "softmax attention", "linear": "linear attention", "lla": "LLA"}
 
@@ -67,4 +68,4 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     axes[0, 0].set_xlim(widths[0] / 1.4, widths[-1] * 1.4)
     axes[0, 0].minorticks_off()
     figure_legend(fig, axes, ncols=3)
-    return [save(fig, out_dir, "accuracy.png")]
+    return [save(fig, out_dir, "accuracy.png"), learning_curves(table, ("width", "kv_pairs"), NAMES, out_dir)]

@@ -10,6 +10,7 @@ import pandas as pd
 from attnbench.sweeps.experiments.state_tracking.claims import KEYS
 from attnbench.sweeps.plotting import chance_and_oracle, figure_legend, panels, save, seed_range
 from attnbench.sweeps.token_claims import accuracies, seed_summary
+from attnbench.sweeps.token_figures import learning_curves
 
 NAMES = {
     "softmax": "softmax attention",
@@ -73,4 +74,4 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
             ylim=(-0.02, 1.05),
         )
     figure_legend(fig, axes, ncols=3)
-    return [save(fig, out_dir, "accuracy.png")]
+    return [save(fig, out_dir, "accuracy.png"), learning_curves(table, ("task",), NAMES, out_dir)]

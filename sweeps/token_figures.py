@@ -1,0 +1,42 @@
+"""The learning curves of the token tasks (MQAR, state tracking): validation accuracy against step, per mixer
+and cell, at the learning rate each cell selects (issue 16: a claim can then say "saturated at step k")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from attnbench.sweeps.plotting import chance_and_oracle, figure_legend, panels, save
+
+
+def selected_curves(table: pd.DataFrame, cell: Sequence[str]) -> pd.DataFrame:
+    """The ``val_accuracy_curve`` rows of the lr each (model, *cell*) selects: the best final mean validation
+    accuracy over seeds (the rule of `attnbench.sweeps.token_training.select_learning_rate`)."""
+    keys = ["model", *cell]
+    final = table[table["metric"] == "val_accuracy"].groupby([*keys, "lr"])["value"].mean().reset_index()
+    chosen = final.loc[final.groupby(keys)["value"].idxmax(), [*keys, "lr"]]
+    curves = table[table["metric"] == "val_accuracy_curve"]
+    return curves.merge(chosen, on=[*keys, "lr"])
+
+
+def learning_curves(table: pd.DataFrame, cell: Sequence[str], names: Mapping[str, str], out_dir: Path) -> Path:
+    """One panel per mixer: every cell's validation accuracy against step at its selected lr, the seed mean as a
+    line and each seed as a thin line, with chance; writes ``learning_curves.png``."""
+    curves = selected_curves(table, cell)
+    models = list(dict.fromkeys(curves["model"]))
+    fig, axes = panels(1, len(models), sharey=True)
+    chance = table["chance"].dropna().max() if "chance" in table else float("nan")
+    for ax, model in zip(axes[0], models, strict=True):
+        own = curves[curves["model"] == model]
+        for i, (key, group) in enumerate(own.groupby(list(cell))):
+            label = ", ".join(f"{k}={v}" for k, v in zip(cell, key if isinstance(key, tuple) else (key,), strict=True))
+            for _, seed in group.groupby("seed"):
+                ax.plot(seed["step"], seed["value"], color=f"C{i}", lw=0.5, alpha=0.5)
+            mean = group.groupby("step")["value"].mean()
+            ax.plot(mean.index, mean.to_numpy(), "o-", color=f"C{i}", ms=3, label=label)
+        chance_and_oracle(ax, chance)
+        ax.set(xlabel="training step", ylabel="validation accuracy", title=names.get(model, model), ylim=(-0.02, 1.05))
+    figure_legend(fig, axes, ncols=4)
+    return save(fig, out_dir, "learning_curves.png")
