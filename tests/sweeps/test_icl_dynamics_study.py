@@ -72,3 +72,11 @@ def test_known_failure_predicates_on_synthetic_gaps():
     assert not c.some_seed_not_monotone_in_batch(gaps.assign(value=[0.3, 0.1, 0.2, 0.15]))
     by_length = pd.DataFrame({"seed": [0, 0, 1, 1], "train_length": [20, 40, 20, 40], "value": [0.3, 0.2, 0.2, 0.2]})
     assert c.falls_in_mean(by_length) and not c.falls_in_mean(by_length.assign(value=[0.1, 0.2, 0.2, 0.2]))
+
+
+def test_a_population_equal_to_a_batch_size_keeps_both_methods():
+    rows = pd.DataFrame(
+        reduced_training_rows(MU0, OMEGA0, IclLinearConfig(), [64], 64, lr=0.05, horizon=0.1, log_every=1, ctx=CTX)
+    )
+    assert set(rows.loc[rows["metric"] == "reduced_mu", "method"]) == {"gd", "sgd"}
+    assert len(rows[rows["metric"] == "max_gd_gap"]) == len(rows[rows["metric"] == "max_flow_gap"]) == 2

@@ -75,28 +75,28 @@ def reduced_training_rows(
     seeds, heads = mu0.shape
     steps = int(round(horizon / lr))
     logged = sorted({*range(0, steps + 1, log_every), steps})
-    sizes = [*batches, population]
-    models = {b: ReducedSoftmaxICL(torch.from_numpy(mu0).float(), torch.from_numpy(omega0).float()) for b in sizes}
+    groups = [*(("sgd", b) for b in batches), ("gd", population)]  # (method, batch size): GD's is the sample
+    models = {g: ReducedSoftmaxICL(torch.from_numpy(mu0).float(), torch.from_numpy(omega0).float()) for g in groups}
     streams = {b: member_configs(replace(config, batch_size=b), range(seeds)) for b in batches}
     sample = replace(config, batch_size=population).sample("val", 0)
     fixed = (sample.inputs.to(ctx.device), sample.targets.to(ctx.device))
     parameters = [p for model in models.values() for p in model.to(ctx.device).parameters()]
-    path = {0: {b: _reduced(model) for b, model in models.items()}}
+    path = {0: {g: _reduced(model) for g, model in models.items()}}
 
     def losses(step: int) -> torch.Tensor:
-        per_size = []
-        for b, model in models.items():
-            if b == population:
+        per_group = []
+        for (method, b), model in models.items():
+            if method == "gd":
                 inputs, targets = fixed
             else:
                 data = stack(streams[b], "train", step)
                 inputs, targets = data.inputs.to(ctx.device), data.targets.to(ctx.device)
-            per_size.append(((model(inputs) - targets) ** 2).mean(-1))
-        return torch.cat(per_size)
+            per_group.append(((model(inputs) - targets) ** 2).mean(-1))
+        return torch.cat(per_group)
 
     def log(step: int, _: torch.Tensor) -> None:
         if step + 1 in logged:
-            path[step + 1] = {b: _reduced(model) for b, model in models.items()}
+            path[step + 1] = {g: _reduced(model) for g, model in models.items()}
 
     optimizer = make_optimizer(parameters, "sgd", lr)
     train_ensemble(losses, optimizer, steps, show_progress=ctx.progress, desc="reduced model", on_step=log)
@@ -105,27 +105,28 @@ def reduced_training_rows(
         np.stack(theory.reduced_flow(mu0[s], omega0[s], times, config.dim, config.context_length, config.noise_var))
         for s in range(seeds)
     ]
+    # (μ, ω) of every group and seed along the logged steps: shaped (2, T, H)
+    trained = {
+        (g, s): np.stack([np.stack(path[step][g])[:, s] for step in logged], axis=1)
+        for g in groups
+        for s in range(seeds)
+    }
     rows: list[Row] = []
-    for b in sizes:
-        method = "gd" if b == population else "sgd"
-        for seed in range(seeds):
-            trained = np.stack([np.stack(path[step][b])[:, seed] for step in logged], axis=1)  # (2, T, H)
-            for i, step in enumerate(logged):
-                for h in range(heads):
-                    common = {"step": step, "seed": seed, "head": h, "batch": b, "method": method, "model": "reduced"}
-                    rows += [
-                        row("reduced_mu", trained[0, i, h], predicted=flows[seed][0, i, h], **common),
-                        row("reduced_omega", trained[1, i, h], predicted=flows[seed][1, i, h], **common),
-                    ]
-            if b == population:
-                rows.append(
-                    row("max_flow_gap", np.abs(trained - flows[seed]).max(), seed=seed, method=method, model="reduced")
-                )
-            else:
-                gd = np.stack([np.stack(path[step][population])[:, seed] for step in logged], axis=1)
-                rows.append(
-                    row("max_gd_gap", np.abs(trained - gd).max(), seed=seed, batch=b, method=method, model="reduced")
-                )
+    for (method, b), seed in trained:
+        ours = trained[(method, b), seed]
+        for i, step in enumerate(logged):
+            for h in range(heads):
+                common = {"step": step, "seed": seed, "head": h, "batch": b, "method": method, "model": "reduced"}
+                rows += [
+                    row("reduced_mu", ours[0, i, h], predicted=flows[seed][0, i, h], **common),
+                    row("reduced_omega", ours[1, i, h], predicted=flows[seed][1, i, h], **common),
+                ]
+        if method == "gd":
+            gap = row("max_flow_gap", np.abs(ours - flows[seed]).max(), seed=seed, method=method, model="reduced")
+        else:
+            versus = trained[("gd", population), seed]
+            gap = row("max_gd_gap", np.abs(ours - versus).max(), seed=seed, batch=b, method=method, model="reduced")
+        rows.append(gap)
     return rows
 
 
