@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from attnbench.sweeps.plotting import chance_and_oracle, figure_legend, panels, save
+from attnbench.sweeps.plotting import figure_legend, panels, save
 
 
 def selected_curves(table: pd.DataFrame, cell: Sequence[str]) -> pd.DataFrame:
@@ -23,11 +23,13 @@ def selected_curves(table: pd.DataFrame, cell: Sequence[str]) -> pd.DataFrame:
 
 def learning_curves(table: pd.DataFrame, cell: Sequence[str], names: Mapping[str, str], out_dir: Path) -> Path:
     """One panel per mixer: every cell's validation accuracy against step at its selected lr, the seed mean as a
-    line and each seed as a thin line, with chance; writes ``learning_curves.png``."""
+    line and each seed as a thin line, with chance (one line, or one per cell in its colour where the cells'
+    chances differ) and the oracle; writes ``learning_curves.png``."""
     curves = selected_curves(table, cell)
     models = list(dict.fromkeys(curves["model"]))
     fig, axes = panels(1, len(models), sharey=True)
-    chance = table["chance"].dropna().max() if "chance" in table else float("nan")
+    chances = curves.groupby(list(cell))["chance"].max().unique() if "chance" in curves else [float("nan")]
+    shared_chance = float(chances[0]) if len(chances) == 1 else None
     for ax, model in zip(axes[0], models, strict=True):
         own = curves[curves["model"] == model]
         for i, (key, group) in enumerate(own.groupby(list(cell))):
@@ -36,7 +38,11 @@ def learning_curves(table: pd.DataFrame, cell: Sequence[str], names: Mapping[str
                 ax.plot(seed["step"], seed["value"], color=f"C{i}", lw=0.5, alpha=0.5)
             mean = group.groupby("step")["value"].mean()
             ax.plot(mean.index, mean.to_numpy(), "o-", color=f"C{i}", ms=3, label=label)
-        chance_and_oracle(ax, chance)
+            if shared_chance is None:
+                ax.axhline(group["chance"].max(), color=f"C{i}", lw=0.8, ls="--", label=f"chance, {label}")
+        if shared_chance is not None:
+            ax.axhline(shared_chance, color="grey", lw=0.8, ls="--", label="chance")
+        ax.axhline(1.0, color="k", lw=0.8, ls=":", label="oracle")
         ax.set(xlabel="training step", ylabel="validation accuracy", title=names.get(model, model), ylim=(-0.02, 1.05))
     figure_legend(fig, axes, ncols=4)
     return save(fig, out_dir, "learning_curves.png")

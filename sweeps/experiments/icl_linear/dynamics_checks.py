@@ -78,7 +78,7 @@ def rise_fall(rows: pd.DataFrame) -> Verdict:
         fall, drift = 1 - final / peak, (tail.max() - tail.min()) / final
         ok &= bool(g.index[0] < peak_step < g.index[-1] and fall >= FALL and drift <= STABLE)
         figures.append(
-            f"seed {seed}: peak {peak:.3f} at step {peak_step:g}, final {final:.3f}, last-quarter drift {drift:.2f}"
+            f"seed {int(seed)}: peak {peak:.3f} at step {peak_step:g}, final {final:.3f}, last quarter {drift:.2f}"
         )
     return Verdict(
         "pass" if ok else "fail",

@@ -71,7 +71,7 @@ def adam_paths(table: pd.DataFrame, out_dir: Path) -> Path:
         for seed in seeds:
             predicted = bool(outcomes.loc[(length, seed), "predicted"]) if (length, seed) in outcomes.index else False
             style = ":" if predicted else "-"
-            label = "predicted to stall" if predicted else "predicted ± heads"
+            label = "flow predicted a stall" if predicted else "flow predicted ± heads"
             for _, path in rows[(rows["train_length"] == length) & (rows["seed"] == seed)].groupby("head"):
                 omega = path[path["metric"] == "omega_path"].sort_values("step")
                 mu = path[path["metric"] == "mu_path"].sort_values("step")
@@ -80,5 +80,7 @@ def adam_paths(table: pd.DataFrame, out_dir: Path) -> Path:
                 axes[1, j].plot(mu["step"], mu["value"], style, color=colour, lw=0.9, label=label)
         axes[0, j].set(title=f"Adam, L={length}", ylabel=r"$|\omega_h|$")
         axes[1, j].set(xlabel="step", ylabel=r"$\mu_h$")
-    figure_legend(fig, axes, ncols=2)
+    for sign, name in ((1.0, "head ending with ω > 0"), (-1.0, "head ending with ω < 0")):
+        axes[0, 0].plot([], [], "-", color=SIGN_COLOURS[sign], label=name)
+    figure_legend(fig, axes, ncols=4)
     return save(fig, out_dir, "adam_paths.png")
