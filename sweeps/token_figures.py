@@ -12,13 +12,11 @@ from attnbench.sweeps.plotting import figure_legend, panels, save
 
 
 def selected_curves(table: pd.DataFrame, cell: Sequence[str]) -> pd.DataFrame:
-    """The ``val_accuracy_curve`` rows of the lr each (model, *cell*) selects: the best final mean validation
-    accuracy over seeds (the rule of `attnbench.sweeps.token_training.select_learning_rate`)."""
-    keys = ["model", *cell]
-    final = table[table["metric"] == "val_accuracy"].groupby([*keys, "lr"])["value"].mean().reset_index()
-    chosen = final.loc[final.groupby(keys)["value"].idxmax(), [*keys, "lr"]]
-    curves = table[table["metric"] == "val_accuracy_curve"]
-    return curves.merge(chosen, on=[*keys, "lr"])
+    """The ``val_accuracy_curve`` rows of the lr each (model, *cell*) selected: the lr its ``test_accuracy``
+    rows carry (`attnbench.sweeps.token_training.select_learning_rate` scores only that one)."""
+    keys = ["model", *cell, "lr"]
+    chosen = table.loc[table["metric"] == "test_accuracy", keys].drop_duplicates()
+    return table[table["metric"] == "val_accuracy_curve"].merge(chosen, on=keys)
 
 
 def learning_curves(table: pd.DataFrame, cell: Sequence[str], names: Mapping[str, str], out_dir: Path) -> Path:

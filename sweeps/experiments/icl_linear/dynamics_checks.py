@@ -65,20 +65,36 @@ def stage_one_window(rows: pd.DataFrame) -> Verdict:
     )
 
 
+def _adam_sizes(rows: pd.DataFrame) -> pd.Series:
+    """mean_h |ω_h| along each 2-head seed's Adam path, indexed by (seed, step)."""
+    paths = rows[(rows["metric"] == "omega_path") & (rows["heads"] == 2)]
+    return paths.assign(size=paths["value"].abs()).groupby(["seed", "step"])["size"].mean()
+
+
+def _drift(size: pd.Series) -> float:
+    """How far one path (indexed by step) moves over its last quarter, relative to its final value."""
+    tail = size[size.index >= size.index[0] + 0.75 * (size.index[-1] - size.index[0])]
+    return float((tail.max() - tail.min()) / size.iloc[-1])
+
+
+def _rises_and_falls(size: pd.Series) -> bool:
+    """One path peaks strictly inside the run and ends at least `FALL` below its peak."""
+    return bool(size.index[0] < size.idxmax() < size.index[-1] and 1 - size.iloc[-1] / size.max() >= FALL)
+
+
 def rise_fall(rows: pd.DataFrame) -> Verdict:
     """Every seed of the cell: mean_h |ω_h| along the 2-head model's Adam path peaks after step 0 and before
     the end, ends at least `FALL` below its peak, and over the last quarter of logged steps moves by at most
     `STABLE` of its final value."""
-    paths = rows[(rows["metric"] == "omega_path") & (rows["heads"] == 2)].assign(size=lambda t: t["value"].abs())
-    figures, ok = [], not paths.empty
-    for seed, path in paths.groupby("seed"):
-        g = path.groupby("step")["size"].mean().sort_index()
-        peak_step, peak, final = g.idxmax(), g.max(), g.iloc[-1]
-        tail = g[g.index >= g.index[0] + 0.75 * (g.index[-1] - g.index[0])]
-        fall, drift = 1 - final / peak, (tail.max() - tail.min()) / final
-        ok &= bool(g.index[0] < peak_step < g.index[-1] and fall >= FALL and drift <= STABLE)
+    sizes = _adam_sizes(rows)
+    figures, ok = [], not sizes.empty
+    for seed, g in sizes.groupby(level="seed"):
+        g = g.droplevel("seed")
+        drift = _drift(g)
+        ok &= _rises_and_falls(g) and drift <= STABLE
         figures.append(
-            f"seed {int(seed)}: peak {peak:.3f} at step {peak_step:g}, final {final:.3f}, last quarter {drift:.2f}"
+            f"seed {int(seed)}: peak {g.max():.3f} at step {g.idxmax():g}, final {g.iloc[-1]:.3f}, "
+            f"last quarter {drift:.2f}"
         )
     return Verdict(
         "pass" if ok else "fail",
@@ -127,17 +143,6 @@ def stall_predicted(rows: pd.DataFrame) -> Verdict:
 # The known failures' predicates (measured; dynamics_claims and claims give the numbers).
 
 
-def _adam_sizes(rows: pd.DataFrame) -> pd.Series:
-    """mean_h |ω_h| along each 2-head seed's Adam path, indexed by (seed, step)."""
-    paths = rows[(rows["metric"] == "omega_path") & (rows["heads"] == 2)]
-    return paths.assign(size=paths["value"].abs()).groupby(["seed", "step"])["size"].mean()
-
-
-def _drift(size: pd.Series) -> float:
-    tail = size[size.index >= size.index[0] + 0.75 * (size.index[-1] - size.index[0])]
-    return float((tail.max() - tail.min()) / size.iloc[-1])
-
-
 def still_moving(rows: pd.DataFrame, seeds: pd.Series | None = None) -> bool:
     """Stage II unfinished: every seed of ``rows`` (or of ``seeds``) has a mean |ω_h| that moved by more than
     `STABLE` of its final value over the last quarter of its Adam path."""
@@ -151,10 +156,7 @@ def rises_and_falls(rows: pd.DataFrame) -> bool:
     and ends at least `FALL` below the peak (only the stabilisation is missing)."""
     seeds = two_signed(rows).query("two_signed")["seed"]
     sizes = _adam_sizes(rows)
-    shapes = [sizes.loc[s] for s in seeds]
-    return bool(shapes) and all(
-        g.index[0] < g.idxmax() < g.index[-1] and 1 - g.iloc[-1] / g.max() >= FALL for g in shapes
-    )
+    return not seeds.empty and all(_rises_and_falls(sizes.loc[s]) for s in seeds)
 
 
 def effective_step_misses_still_moving(rows: pd.DataFrame) -> bool:
