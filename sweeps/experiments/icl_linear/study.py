@@ -136,11 +136,11 @@ def _circuit_rows(model: MultiHeadSoftmaxICL, params: IclLinearParams, heads: in
     """He et al.'s emergent structure, read per seed from the learned circuits."""
     d, length, noise = params.dim, params.train_length, params.noise_var
     kq, ov = model.circuits()
+    omegas, mus = (v.double().cpu().numpy() for v in model.reduced())
     rows: list[Row] = []
     for seed in range(kq.shape[0]):
         block = kq[seed, :, :d, :d].double()
-        omega = torch.diagonal(block, dim1=-2, dim2=-1).mean(-1).numpy()
-        mu = ov[seed, :, d].double().numpy()
+        omega, mu = omegas[seed], mus[seed]
         off_diagonal = block - torch.diag_embed(torch.diagonal(block, dim1=-2, dim2=-1))
         common = {"model": "softmax", "heads": heads}
         for h in range(heads):
