@@ -1,16 +1,17 @@
 """Token-task training: the former seed loop against batched (seed, lr) members, and the exact LLA paths (issue 16 §1).
 
-Training, per mixer of the token tasks at the MQAR quick sizes (batch 64, length 32, vocabulary 64, K = 8, width
-32, depth 2, one head, no MLP, a position embedding: the defaults of sweeps/experiments/mqar/study.py): E = 9
-members (3 seeds × 3 lrs) trained for ``--steps`` steps end to end (models built, data sampled), two ways:
-- loop: the path before batched members, once per lr on its 3 seed modules (summed loss, one Adam);
+Training, per mixer of the token tasks at the MQAR quick sizes (batch 32, length 48, vocabulary 64, K = 12,
+width 32, depth 2, one head, no MLP, a short convolution of kernel 3, a position embedding: the defaults of
+sweeps/experiments/mqar/study.py): E = 9 members (3 seeds × 3 lrs) trained for ``--steps`` steps end to end
+(models built, data sampled), two ways:
+- loop: the path before batched members, once per lr on its 3 seed modules (summed loss, one AdamW);
 - batched: `attnbench.sweeps.batched_members.train_batched` on all 9 at once (vmap, or its loop fallback where
-  vmap cannot run the mixer), AdamW at weight decay 0 with the loop's warm-up-constant schedule, so both paths
+  vmap cannot run the mixer), AdamW at the same weight decay and warm-up-cosine schedule, so both paths
   compute the same trajectories: ``max_param_gap`` is the largest parameter difference between them (fp32).
 Each at 1 and 2 torch threads, timed by `benchmarks.timing.measure`; per-member steps/s = E·steps / median time.
 
 LLA paths: forward+backward (loss = Σ o²) of each exact LLA path at the backbone's mixer shape, q, k, v of
-(64, 1, 32, 32): blockwise FlashLLA with the Cholesky solve (the backbone's CPU path) and with CG (32 iterations),
+(32, 1, 48, 32): blockwise FlashLLA with the Cholesky solve (the backbone's CPU path) and with CG (32 iterations),
 and the materialised closed form `lla_reference` (a batched `torch.linalg.solve`) in fp64 and fp32; causal softmax
 attention at the same shape is the yardstick. The fastest LLA path is printed.
 
@@ -37,8 +38,8 @@ from attnbench.models.attention import softmax_attention
 from attnbench.models.backbone import Backbone
 from attnbench.sweeps.batched_members import AdamW, build_members, masked_token_loss, member_grid, train_batched
 from attnbench.sweeps.plotting import legend_outside, panels, save
-from attnbench.sweeps.token_training import warmup_constant
-from attnbench.sweeps.training import make_optimizer, train_ensemble
+from attnbench.sweeps.token_training import warmup_cosine
+from attnbench.sweeps.training import train_ensemble
 from attnbench.tasks.base import member_configs
 from attnbench.tasks.mqar import MQARConfig
 
@@ -55,25 +56,28 @@ MIXERS = (
     "random_feature",
     "lla",
 )
-TASK = MQARConfig(vocab_size=64, seq_len=32, num_kv_pairs=8, batch_size=64)
+TASK = MQARConfig(vocab_size=64, seq_len=48, num_kv_pairs=12, batch_size=32)
+WEIGHT_DECAY = 0.1
 SEEDS, LRS = (0, 1, 2), (1e-3, 3e-3, 1e-2)
 CPU = torch.device("cpu")
 
 
 def loop(factory: Callable[[], Backbone], steps: int) -> torch.Tensor:
     """The path before batched members: per lr, the 3 seed modules trained as a loop with one Adam on their
-    summed masked losses (`attnbench.sweeps.training.train_ensemble`); every member's parameters (E, P)."""
+    summed masked losses (`attnbench.sweeps.training.train_ensemble`, ``torch.optim.AdamW``); every member's
+    parameters (E, P)."""
     streams = member_configs(TASK, SEEDS)
     trained = []
     for lr in LRS:
         members = build_members(factory, SEEDS)
-        optimizer = make_optimizer([p for m in members for p in m.parameters()], "adam", lr)
+        params = [p for m in members for p in m.parameters()]
+        optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=WEIGHT_DECAY)
         train_ensemble(
             partial(_summed_losses, members, streams),
             optimizer,
             steps,
             show_progress=False,
-            lr_schedule=warmup_constant(steps),
+            lr_schedule=warmup_cosine(steps),
         )
         trained += [torch.cat([p.detach().flatten() for p in m.parameters()]) for m in members]
     return torch.stack(trained)
@@ -87,23 +91,24 @@ def _summed_losses(members: list[Backbone], streams: list[MQARConfig], step: int
 
 
 def batched(factory: Callable[[], Backbone], steps: int) -> tuple[torch.Tensor, bool]:
-    """The same 9 trajectories as `loop` (AdamW at weight decay 0 is Adam), as batched members; whether vmap
-    ran them (else the loop fallback)."""
+    """The same 9 trajectories as `loop`, as batched members; whether vmap ran them (else the loop fallback)."""
     run = train_batched(
         factory,
         member_grid(SEEDS, LRS),
         TASK,
         steps=steps,
-        schedule=warmup_constant(steps),
+        schedule=warmup_cosine(steps),
         device=CPU,
-        hyper=AdamW(weight_decay=0.0),
+        hyper=AdamW(weight_decay=WEIGHT_DECAY),
     )
     return run.stacked.flat.detach(), run.fallback is None
 
 
 def training_rows(mixer: str, steps: int, threads: int) -> list[dict]:
     """Loop and batched timings of ``mixer`` (one row each) and the parameter gap between the two paths."""
-    factory = partial(Backbone, TASK.vocab_size, 32, 2, mixer, heads=1, mlp_ratio=0, max_len=TASK.seq_len)
+    factory = partial(
+        Backbone, TASK.vocab_size, 32, 2, mixer, heads=1, mlp_ratio=0, max_len=TASK.seq_len, conv_kernel=3
+    )
     last: dict[str, tuple] = {}
     timings = {
         "loop": measure(lambda: last.__setitem__("loop", (loop(factory, steps), False)), max_run_time=2),
@@ -132,7 +137,7 @@ def training_rows(mixer: str, steps: int, threads: int) -> list[dict]:
 def lla_path_rows(threads: int) -> list[dict]:
     """Forward+backward time of every exact LLA path (and softmax) at the backbone's mixer shape."""
     generator = torch.Generator().manual_seed(0)
-    q, k, v = (torch.randn(64, 1, 32, 32, generator=generator).requires_grad_() for _ in range(3))
+    q, k, v = (torch.randn(32, 1, 48, 32, generator=generator).requires_grad_() for _ in range(3))
     paths = {
         "softmax attention": lambda: softmax_attention(q, k, v, causal=True),
         "blockwise cholesky": lambda: lla(q, k, v, ridge=0.1, solver="cholesky"),
@@ -183,7 +188,7 @@ def draw(table: pd.DataFrame) -> Path:
     ax.set_yticks(np.arange(len(paths)), labels=paths["path"])
     ax.invert_yaxis()
     ax.set_xscale("log")
-    title = f"LLA paths, q, k, v of (64, 1, 32, 32), {paths['threads'].min()} thread(s)"
+    title = f"LLA paths, q, k, v of (32, 1, 48, 32), {paths['threads'].min()} thread(s)"
     ax.set(xlabel="forward+backward (ms, median)", title=title)
     return save(fig, OUT, "token_training.png")
 

@@ -5,6 +5,10 @@ learned absolute position embedding; then ``depth`` residual blocks ``x += mixer
 ``x += mlp(norm(x))``; then a final norm and a linear head to vocabulary logits. The mixer is named by
 its key in the registry `attnbench.models.zoo.MIXERS` and built as ``MIXERS[name](width, heads, **kw)``.
 ``mlp_ratio = 0`` drops the MLP (Zoology's MQAR models use an identity state mixer, Arora et al. 2024).
+``conv_kernel > 0`` adds a short causal depthwise convolution sub-layer ``x += conv(norm(x))`` before each
+mixer (`ShortConv`): the "short convolution" that recall architectures pair with their mixers (H3, Fu et al.
+2023; Based, Arora et al. 2024). It gives every position its predecessors' tokens, so an associative lookup
+needs no previous-token attention head to form first.
 """
 
 from __future__ import annotations
@@ -30,11 +34,29 @@ class MLP(nn.Module):
         return self.down(nn.functional.gelu(self.up(x)))
 
 
-class Block(nn.Module):
-    """Pre-norm residual block: x + mixer(norm(x)), then x + mlp(norm(x)) unless the MLP is dropped."""
+class ShortConv(nn.Module):
+    """Causal depthwise convolution over the sequence: ``y_t = Σ_{s<kernel} c_s ⊙ x_{t-s}`` (zero before the
+    start), one length-``kernel`` filter per channel (``nn.Conv1d``'s default initialisation)."""
 
-    def __init__(self, width: int, mixer: nn.Module, mlp_ratio: int) -> None:
+    def __init__(self, width: int, kernel: int) -> None:
         super().__init__()
+        self.kernel = kernel
+        self.conv = nn.Conv1d(width, width, kernel, groups=width, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, length, width) -> the same shape; output t reads inputs t-kernel+1 .. t."""
+        padded = nn.functional.pad(x.transpose(1, 2), (self.kernel - 1, 0))
+        return self.conv(padded).transpose(1, 2)
+
+
+class Block(nn.Module):
+    """Pre-norm residual block: x + conv(norm(x)) when a short convolution is kept, x + mixer(norm(x)), then
+    x + mlp(norm(x)) unless the MLP is dropped."""
+
+    def __init__(self, width: int, mixer: nn.Module, mlp_ratio: int, conv_kernel: int = 0) -> None:
+        super().__init__()
+        self.conv_norm = nn.LayerNorm(width) if conv_kernel else None
+        self.conv = ShortConv(width, conv_kernel) if conv_kernel else None
         self.mixer_norm = nn.LayerNorm(width)
         self.mixer = mixer
         self.mlp_norm = nn.LayerNorm(width) if mlp_ratio else None
@@ -42,6 +64,8 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """One residual block on (batch, length, width)."""
+        if self.conv is not None:
+            x = x + self.conv(self.conv_norm(x))
         x = x + self.mixer(self.mixer_norm(x))
         if self.mlp is not None:
             x = x + self.mlp(self.mlp_norm(x))
@@ -66,6 +90,7 @@ class Backbone(nn.Module):
         heads: int = 1,
         mlp_ratio: int = 4,
         max_len: int = 0,
+        conv_kernel: int = 0,
         mixer_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -77,6 +102,7 @@ class Backbone(nn.Module):
             ("depth", depth, 1),
             ("mlp_ratio", mlp_ratio, 0),
             ("max_len", max_len, 0),
+            ("conv_kernel", conv_kernel, 0),
         ):
             if value < low:
                 raise ValueError(f"{name} must be >= {low}, got {value}")
@@ -84,7 +110,8 @@ class Backbone(nn.Module):
         self.token_embedding = nn.Embedding(vocab_size, width)
         self.position_embedding = nn.Embedding(max_len, width) if max_len else None
         self.blocks = nn.ModuleList(
-            Block(width, MIXERS[mixer](width, heads, **(mixer_kwargs or {})), mlp_ratio) for _ in range(depth)
+            Block(width, MIXERS[mixer](width, heads, **(mixer_kwargs or {})), mlp_ratio, conv_kernel)
+            for _ in range(depth)
         )
         self.final_norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, vocab_size, bias=False)

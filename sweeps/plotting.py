@@ -4,7 +4,7 @@ Importing this module selects the Agg backend and the style (`STYLE`: readable s
 legends, Computer Modern mathtext for labels written as ``r"$M^{-1/2}$"``). `save` writes every figure as
 PNG (linked from the ledger) and PDF (for a paper). Conventions: a y-label on every panel, legends off the
 data (`legend_outside`), a colour bar where colour encodes a value, and intervals that stay inside the range
-of the quantity (`proportion_interval` for accuracies).
+of the quantity (`proportion_interval` for accuracies, `bootstrap_interval` for a seed mean).
 """
 
 from __future__ import annotations
@@ -124,11 +124,39 @@ def figure_legend(fig: Figure, axes: np.ndarray, **kwargs: object) -> None:
     )
 
 
-def seed_range(ax: Axes, seeds: pd.DataFrame, x: str, label: str, shift: float = 0.0, **style: object) -> None:
-    """Seed mean of ``value`` against ``x`` with the seed range (min to max: it stays inside the values'
-    range, e.g. [0, 1] for accuracies) as bars, each seed as a faint dot; the label gets the seed count.
-    ``shift`` moves the points sideways to keep ties visible: in decades on a log x-axis, else in x units."""
+def bootstrap_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the mean of ``values`` (`scipy.stats.bootstrap`, 9999 resamples, a fixed
+    generator so a figure redraws identically): it stays inside [min, max] of the values, so inside [0, 1] for
+    accuracies. Values that all agree give the point itself."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or np.ptp(values) == 0:
+        return float(values.mean()), float(values.mean())
+    ci = stats.bootstrap(
+        (values,), np.mean, confidence_level=level, method="percentile", n_resamples=9999, rng=np.random.default_rng(0)
+    ).confidence_interval
+    return float(ci.low), float(ci.high)
+
+
+def seed_range(
+    ax: Axes,
+    seeds: pd.DataFrame,
+    x: str,
+    label: str,
+    shift: float = 0.0,
+    interval: str = "range",
+    **style: object,
+) -> None:
+    """Seed mean of ``value`` against ``x`` with bars, each seed as a faint dot; the label gets the seed count.
+    The bars are the seed range (``interval="range"``, min to max) or the 95% percentile-bootstrap interval of
+    the seed mean (``"bootstrap"``, `bootstrap_interval`); both stay inside the values' range, e.g. [0, 1] for
+    accuracies. ``shift`` moves the points sideways to keep ties visible: in decades on a log x-axis, else in
+    x units."""
+    if interval not in ("range", "bootstrap"):
+        raise ValueError(f"interval must be 'range' or 'bootstrap', got {interval!r}")
     cells = seeds.groupby(x)["value"].agg(["mean", "min", "max", "count"]).reset_index().sort_values(x)
+    if interval == "bootstrap":
+        bounds = [bootstrap_interval(seeds.loc[seeds[x] == value, "value"].to_numpy()) for value in cells[x]]
+        cells["min"], cells["max"] = [b[0] for b in bounds], [b[1] for b in bounds]
 
     def moved(values: pd.Series) -> np.ndarray:
         values = values.to_numpy(dtype=float)

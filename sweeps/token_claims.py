@@ -2,7 +2,8 @@
 
 Presentation code (not part of the runs' code fingerprint, `attnbench.sweeps.fingerprint`): editing a claim's
 statistics never makes a stored run stale. Every comparison is Welch's two-sample t-test over seeds
-(``scipy.stats.ttest_ind(equal_var=False)``), at the suite's false-failure rate
+(``scipy.stats.ttest_ind(equal_var=False)``), or the paired t-test (``scipy.stats.ttest_rel``) where the same
+seeds are measured on both sides, at the suite's false-failure rate
 (`attnbench.sweeps.experiments.base.FALSE_FAILURE_RATE`), Bonferroni-split over the comparisons of one cell.
 """
 
@@ -77,15 +78,40 @@ def compare(a: Sequence[float], b: Sequence[float], alternative: Alternative, co
     difference = float(a.mean() - b.mean())
     se = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
     if se <= ROUND_OFF:
-        toward = {
-            "two-sided": abs(difference) > ROUND_OFF,
-            "less": difference < -ROUND_OFF,
-            "greater": difference > ROUND_OFF,
-        }[alternative]
-        return Comparison(difference, 0.0 if toward else 1.0, level, 0.0)
+        return _exact(difference, alternative, level)
     result = stats.ttest_ind(a, b, equal_var=False, alternative=alternative)
     tail = level / 2 if alternative == "two-sided" else level
     return Comparison(difference, float(result.pvalue), level, float(stats.t.ppf(1 - tail, result.df) * se))
+
+
+def compare_paired(
+    a: Sequence[float], b: Sequence[float], alternative: Alternative, comparisons: int = 1
+) -> Comparison:
+    """The paired t-test of ``a`` against ``b`` (entry i of both from the same seed) at `FALSE_FAILURE_RATE` /
+    ``comparisons``: a test of the mean of the differences a − b. Differences that agree exactly (up to
+    round-off) make the difference exact, as in `compare`."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"a paired t-test needs two equal samples of at least 2 seeds, got {len(a)} and {len(b)}")
+    level = FALSE_FAILURE_RATE / comparisons
+    differences = a - b
+    difference = float(differences.mean())
+    se = float(differences.std(ddof=1) / np.sqrt(len(differences)))
+    if se <= ROUND_OFF:
+        return _exact(difference, alternative, level)
+    result = stats.ttest_rel(a, b, alternative=alternative)
+    tail = level / 2 if alternative == "two-sided" else level
+    return Comparison(difference, float(result.pvalue), level, float(stats.t.ppf(1 - tail, len(a) - 1) * se))
+
+
+def _exact(difference: float, alternative: Alternative, level: float) -> Comparison:
+    """A difference measured without spread: significant exactly when it is non-zero in the tested direction."""
+    toward = {
+        "two-sided": abs(difference) > ROUND_OFF,
+        "less": difference < -ROUND_OFF,
+        "greater": difference > ROUND_OFF,
+    }[alternative]
+    return Comparison(difference, 0.0 if toward else 1.0, level, 0.0)
 
 
 def shown(comparison: Comparison) -> str:
@@ -94,3 +120,20 @@ def shown(comparison: Comparison) -> str:
         f"Δ {comparison.difference:+.3f} (p={comparison.pvalue:.2g}, level {comparison.level:.2g}, "
         f"detectable |Δ| ≥ {comparison.detectable:.3f})"
     )
+
+
+def final_curve_change(rows: pd.DataFrame, window: float = 0.3) -> float:
+    """The largest change (max − min) of any evaluated seed's validation accuracy over the last ``window`` of
+    its training steps (the ``val_accuracy_curve`` rows of the scored lr; rows of an lr search, ``stage`` =
+    "lr_search", are left out): small when every seed's curve has flattened by the end of training."""
+    curves = rows[rows["metric"] == "val_accuracy_curve"]
+    if "stage" in curves.columns:
+        curves = curves[curves["stage"] != "lr_search"]
+    tested = rows.loc[rows["metric"] == "test_accuracy", ["model", "lr"]].drop_duplicates()
+    curves = curves.merge(tested, on=["model", "lr"])
+    if curves.empty:
+        return float("nan")
+    late = curves[curves["step"] >= (1 - window) * curves["step"].max()]
+    keys = ["model", "seed", *(c for c in ("width", "kv_pairs", "task") if c in late.columns)]
+    spread = late.groupby(keys, dropna=False)["value"].agg(lambda values: values.max() - values.min())
+    return float(spread.max())

@@ -3,7 +3,7 @@ and cell, at the learning rate each cell selects (issue 16: a claim can then say
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -13,22 +13,33 @@ from attnbench.sweeps.plotting import figure_legend, panels, save
 
 def selected_curves(table: pd.DataFrame, cell: Sequence[str]) -> pd.DataFrame:
     """The ``val_accuracy_curve`` rows of the lr each (model, *cell*) selected: the lr its ``test_accuracy``
-    rows carry (`attnbench.sweeps.token_training.select_learning_rate` scores only that one)."""
-    keys = ["model", *cell, "lr"]
+    rows carry (`attnbench.sweeps.token_training.select_learning_rate` scores only that one), of the scored
+    stage only where the rows carry a ``stage`` (an lr search on calibration seeds is never scored)."""
+    keys = ["model", *cell, "lr", *(["stage"] if "stage" in table.columns else [])]
     chosen = table.loc[table["metric"] == "test_accuracy", keys].drop_duplicates()
     return table[table["metric"] == "val_accuracy_curve"].merge(chosen, on=keys)
 
 
-def learning_curves(table: pd.DataFrame, cell: Sequence[str], names: Mapping[str, str], out_dir: Path) -> Path:
-    """One panel per mixer: every cell's validation accuracy against step at its selected lr, the seed mean as a
-    line and each seed as a thin line, with chance (one line, or one per cell in its colour where the cells'
-    chances differ) and the oracle; writes ``learning_curves.png``."""
+def mixer_order(models: Iterable[str], names: Mapping[str, str]) -> list[str]:
+    """The distinct ``models`` in the order of ``names`` (the figure's panel order), unnamed ones last."""
+    present = list(dict.fromkeys(models))
+    return [m for m in names if m in present] + [m for m in present if m not in names]
+
+
+def learning_curves(
+    table: pd.DataFrame, cell: Sequence[str], names: Mapping[str, str], out_dir: Path, columns: int = 4
+) -> Path:
+    """One panel per mixer (``columns`` to a row): every cell's validation accuracy against step at its selected
+    lr, the seed mean as a line and each seed as a thin line, with chance (one line, or one per cell in its
+    colour where the cells' chances differ) and the oracle; writes ``learning_curves.png``."""
     curves = selected_curves(table, cell)
-    models = list(dict.fromkeys(curves["model"]))
-    fig, axes = panels(1, len(models), sharey=True)
+    models = mixer_order(curves["model"], names)
+    fig, axes = panels(-(-len(models) // columns), min(columns, len(models)), sharey=True)
+    for ax in axes.flat[len(models) :]:
+        ax.set_visible(False)
     chances = curves.groupby(list(cell))["chance"].max().unique() if "chance" in curves else [float("nan")]
     shared_chance = float(chances[0]) if len(chances) == 1 else None
-    for ax, model in zip(axes[0], models, strict=True):
+    for ax, model in zip(axes.flat, models, strict=False):
         own = curves[curves["model"] == model]
         for i, (key, group) in enumerate(own.groupby(list(cell))):
             label = ", ".join(f"{k}={v}" for k, v in zip(cell, key if isinstance(key, tuple) else (key,), strict=True))

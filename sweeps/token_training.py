@@ -1,8 +1,9 @@
 """Training and scoring a `Backbone` on a token task, shared by the MQAR and state-tracking experiments.
 
 Every (seed, lr) member of a cell is trained in one run of `attnbench.sweeps.batched_members.train_batched`:
-Adam (AdamW at weight decay 0) with the `warmup_constant` schedule, each member on exactly the trajectory
-``torch.optim.Adam`` gives it alone (up to floating-point summation order). The member of seed ``s`` draws its
+AdamW (decoupled weight decay, Loshchilov & Hutter 2019) with the `warmup_cosine` schedule, the recipe of the
+recall and state-tracking anchors (Zoology, Grazzi et al.), each member on exactly the trajectory
+``torch.optim.AdamW`` gives it alone (up to floating-point summation order). The member of seed ``s`` draws its
 own data stream (the task config with ``stream = s``, `attnbench.tasks.base.member_configs`; train batch index
 = step) and its own initialisation (``torch.manual_seed(s)``), the same at every lr.
 Learning rates are selected on the validation split (mean over seeds, after the last step); only the
@@ -12,6 +13,7 @@ spaced steps (the learning curve, rows ``val_accuracy_curve``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,14 +33,19 @@ WARMUP_FRACTION = 0.1
 CURVE_POINTS = 10
 
 
-def warmup_constant(steps: int) -> Callable[[int], float]:
-    """Learning-rate multiplier: linear warm-up over the first 10% of steps, then constant.
-
-    Recall tasks are learned in a sudden late transition (induction-head formation); a decaying schedule
-    over a short run can stall just before it, so the short runs here keep the rate constant.
-    """
+def warmup_cosine(steps: int) -> Callable[[int], float]:
+    """Learning-rate multiplier of 0-based ``step``: linear warm-up over the first 10% of ``steps`` to 1, then
+    cosine decay ½(1 + cos(π·progress)) towards 0 at the last step (Loshchilov & Hutter 2017, SGDR without
+    restarts)."""
     warmup = max(1, int(WARMUP_FRACTION * steps))
-    return lambda step: min(1.0, (step + 1) / warmup)
+    decay = max(1, steps - warmup)
+
+    def multiplier(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / decay))
+
+    return multiplier
 
 
 def to_device(batch: Batch, device: torch.device) -> Batch:
@@ -82,6 +89,7 @@ def select_learning_rate(
     lrs: Sequence[float],
     *,
     steps: int,
+    weight_decay: float,
     val_batches: Sequence[Batch],
     cell: Mapping[str, Any],
     device: torch.device,
@@ -89,8 +97,9 @@ def select_learning_rate(
     desc: str,
     curve_points: int = CURVE_POINTS,
 ) -> Selected:
-    """Train every (seed, lr) member on ``task`` in one batched run; keep the lr with the best mean
-    validation accuracy after the last step (the first such lr on a tie).
+    """Train every (seed, lr) member on ``task`` in one batched run (AdamW at ``weight_decay``, the
+    `warmup_cosine` schedule over ``steps``); keep the lr with the best mean validation accuracy after the last
+    step (the first such lr on a tie).
 
     The rows, each tagged with ``cell``, hold ``val_accuracy`` per (lr, seed) of every lr none of whose
     members diverged, ``val_accuracy_curve`` per (lr, seed) at `curve_steps` (``step`` = steps trained; a
@@ -105,9 +114,9 @@ def select_learning_rate(
         members,
         task,
         steps=steps,
-        schedule=warmup_constant(steps),
+        schedule=warmup_cosine(steps),
         device=device,
-        hyper=AdamW(weight_decay=0.0),
+        hyper=AdamW(weight_decay=weight_decay),
         val_batches=val_batches,
         eval_steps=curve_steps(steps, curve_points),
         show_progress=progress,

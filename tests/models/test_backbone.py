@@ -1,11 +1,12 @@
-"""The token backbone: shapes, causality end to end, the no-MLP variant, the position embedding, bad input."""
+"""The token backbone: shapes, causality end to end, the no-MLP variant, the position embedding, the short
+convolution, bad input."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from attnbench.models.backbone import Backbone
+from attnbench.models.backbone import Backbone, ShortConv
 from attnbench.models.zoo import MIXERS
 
 FAST_MIXERS = ["softmax", "linear", "deltanet_neg"]
@@ -13,10 +14,11 @@ FAST_MIXERS = ["softmax", "linear", "deltanet_neg"]
 
 @pytest.mark.parametrize("mixer", FAST_MIXERS)
 @pytest.mark.parametrize("max_len", [0, 16])
-def test_logits_shape_and_causality(mixer: str, max_len: int) -> None:
+@pytest.mark.parametrize("conv_kernel", [0, 3])
+def test_logits_shape_and_causality(mixer: str, max_len: int, conv_kernel: int) -> None:
     """Changing token t changes no logit at positions < t (fp64, exact comparison up to 1e-12)."""
     torch.manual_seed(0)
-    model = Backbone(11, 8, 2, mixer, heads=2, mlp_ratio=2, max_len=max_len).double()
+    model = Backbone(11, 8, 2, mixer, heads=2, mlp_ratio=2, max_len=max_len, conv_kernel=conv_kernel).double()
     tokens = torch.randint(0, 11, (3, 12))
     logits = model(tokens)
     assert logits.shape == (3, 12, 11) and logits.dtype == torch.float64
@@ -39,16 +41,37 @@ def test_blocks_use_the_named_mixer_and_optional_mlp() -> None:
     assert count(with_mlp) - count(without) == mlp_params
 
 
+def test_short_convolution_is_the_causal_depthwise_sum() -> None:
+    """y_t = Σ_{s<k} c_s ⊙ x_{t−s} with x_{<0} = 0, checked term by term in fp64 against the module."""
+    torch.manual_seed(2)
+    conv = ShortConv(5, 3).double()
+    x = torch.randn(2, 7, 5, dtype=torch.float64)
+    taps = conv.conv.weight[:, 0, :]  # (width, kernel): tap kernel−1−s multiplies x_{t−s}
+    expected = torch.zeros_like(x)
+    for t in range(7):
+        for s in range(min(3, t + 1)):
+            expected[:, t] += taps[:, 2 - s] * x[:, t - s]
+    torch.testing.assert_close(conv(x), expected, rtol=0, atol=1e-12)
+    model = Backbone(7, 8, 2, "softmax", mlp_ratio=0, conv_kernel=3)
+    assert all(isinstance(b.conv, ShortConv) and b.conv.kernel == 3 for b in model.blocks)
+    assert all(b.conv is None for b in Backbone(7, 8, 2, "softmax", mlp_ratio=0).blocks)
+
+
 def test_gradients_reach_every_parameter() -> None:
     torch.manual_seed(1)
-    model = Backbone(9, 8, 2, "linear", mlp_ratio=2, max_len=10)
+    model = Backbone(9, 8, 2, "linear", mlp_ratio=2, max_len=10, conv_kernel=2)
     model(torch.randint(0, 9, (2, 10))).sum().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"mixer": "mamba"}, "unknown mixer"), ({"depth": 0}, "depth"), ({"mlp_ratio": -1}, "mlp_ratio")],
+    [
+        ({"mixer": "mamba"}, "unknown mixer"),
+        ({"depth": 0}, "depth"),
+        ({"mlp_ratio": -1}, "mlp_ratio"),
+        ({"conv_kernel": -1}, "conv_kernel"),
+    ],
 )
 def test_bad_arguments(kwargs: dict, message: str) -> None:
     arguments = {"vocab_size": 5, "width": 8, "depth": 1, "mixer": "softmax"} | kwargs

@@ -16,7 +16,7 @@ from attnbench.sweeps.batched_members import (
     stack_padded,
     train_batched,
 )
-from attnbench.sweeps.token_training import token_accuracy, warmup_constant
+from attnbench.sweeps.token_training import token_accuracy, warmup_cosine
 from attnbench.tasks.base import member_configs
 from attnbench.tasks.mqar import MQARConfig
 from attnbench.tasks.state_tracking import StateTrackingConfig, vocab_size
@@ -24,7 +24,7 @@ from attnbench.tasks.state_tracking import StateTrackingConfig, vocab_size
 TASK = MQARConfig(vocab_size=16, seq_len=16, num_kv_pairs=2, batch_size=4)
 CPU = torch.device("cpu")
 STEPS = 4
-SCHEDULE = warmup_constant(STEPS)
+SCHEDULE = warmup_cosine(STEPS)
 HYPER = AdamW(weight_decay=0.1)
 
 

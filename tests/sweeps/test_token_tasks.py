@@ -59,7 +59,7 @@ def test_bad_params_name_the_key(name: str, key: str, value: object) -> None:
         ({"seq_len": 8, "kv_pairs": [8]}, "params.kv_pairs"),
         ({"seq_len": 7}, "params.seq_len"),
         ({"vocab_size": 8, "kv_pairs": [8]}, "params.kv_pairs"),
-        ({"max_width": {"lla": 16}}, "params.max_width"),
+        ({"max_width": {"lla": 4}}, "params.max_width"),
     ],
 )
 def test_mqar_refuses_impossible_combinations(overrides: dict, key: str) -> None:
@@ -125,13 +125,16 @@ def test_diverged_lrs_beside_a_finite_one_stay_as_rows(name: str) -> None:
     assert (table.loc[table["metric"] == "test_accuracy", "lr"] == 1e-3).all()
 
 
-def adam_alone(factory: Callable[[], Backbone], task: TaskConfig, seed: int, lr: float, steps: int) -> Backbone:
-    """One (seed, lr) member trained by itself as before the batched members: ``torch.optim.Adam``, the
-    warm-up-constant schedule, the cross-entropy of the scored positions of its own stream's batches."""
+WEIGHT_DECAY = 0.1
+
+
+def adamw_alone(factory: Callable[[], Backbone], task: TaskConfig, seed: int, lr: float, steps: int) -> Backbone:
+    """One (seed, lr) member trained by itself: ``torch.optim.AdamW`` at `WEIGHT_DECAY`, the warm-up-cosine
+    schedule, the cross-entropy of the scored positions of its own stream's batches."""
     torch.manual_seed(seed)
     model = factory()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    schedule = token_training.warmup_constant(steps)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=WEIGHT_DECAY)
+    schedule = token_training.warmup_cosine(steps)
     stream = member_configs(task, [seed])[0]
     for step in range(steps):
         optimizer.param_groups[0]["lr"] = lr * schedule(step)
@@ -150,10 +153,10 @@ def adam_alone(factory: Callable[[], Backbone], task: TaskConfig, seed: int, lr:
     ],
     ids=["mqar", "parity"],
 )
-def test_selection_trains_each_member_as_adam_alone(
+def test_selection_trains_each_member_as_adamw_alone(
     task: TaskConfig, vocab: int, max_len: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """2 seeds x 2 lrs, fp32, 20 steps in one batched run: every member ends where `adam_alone` takes it (the
+    """2 seeds x 2 lrs, fp32, 20 steps in one batched run: every member ends where `adamw_alone` takes it (the
     parity batches differ in length and are padded); its validation and curve rows are those of its module."""
     steps, seeds, lrs = 20, [0, 1], [1e-3, 1e-2]
     factory = partial(Backbone, vocab, 8, 1, "softmax", heads=1, mlp_ratio=0, max_len=max_len)
@@ -167,6 +170,7 @@ def test_selection_trains_each_member_as_adam_alone(
         task,
         lrs,
         steps=steps,
+        weight_decay=WEIGHT_DECAY,
         val_batches=val,
         cell={"model": "softmax"},
         device=CONTEXT.device,
@@ -177,7 +181,7 @@ def test_selection_trains_each_member_as_adam_alone(
     rows = pd.DataFrame(selected.rows)
     (run,) = runs
     for e, member in enumerate(run.members):
-        alone = adam_alone(factory, task, member.seed, member.lr, steps)
+        alone = adamw_alone(factory, task, member.seed, member.lr, steps)
         batched = run.stacked.module(e)
         for mine, theirs in zip(batched.parameters(), alone.parameters(), strict=True):
             torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=0)

@@ -1,8 +1,11 @@
-"""The MQAR claims (Arora et al. 2024, "Zoology"; Zuo et al. 2025, Sec. 5), judged per cell of the stored table.
+"""The MQAR claims (Arora et al. 2024, "Zoology"; Zuo et al. 2025, Sec. 5), judged on the stored table.
 
-Each check gets one cell's rows (`attnbench.sweeps.experiments.base.Scope`) and compares seed-level test
-accuracies: the "recalls" gate is a flagged cut-off (`attnbench.sweeps.token_claims.GATE`); every other
-comparison is Welch's t-test over seeds at the suite's false-failure rate (`attnbench.sweeps.token_claims`).
+Each check gets one cell's rows (`attnbench.sweeps.experiments.base.Scope`) and reads the seed-level test
+accuracies of the evaluation stage. "Recalls" is a flagged cut-off on the seed mean, `RECALLS` = 0.99;
+comparisons between mixers are Welch's t-test over seeds, comparisons of one mixer across K at one width (the
+same seed, hence the same initialisation, on both sides) the paired t-test, at the suite's false-failure rate
+(`attnbench.sweeps.token_claims`). A mixer's state holds `attnbench.theory.recall_capacity` pairs (the rows'
+``capacity`` column).
 """
 
 from __future__ import annotations
@@ -12,198 +15,265 @@ from scipy import stats
 
 from attnbench.sweeps.experiments.base import FALSE_FAILURE_RATE, Claim, KnownFailure, Scope, Tolerance, Verdict
 from attnbench.sweeps.experiments.mqar.study import PAPER
-from attnbench.sweeps.token_claims import GATE, Comparison, accuracies, compare, shown
+from attnbench.sweeps.token_claims import accuracies, compare, compare_paired, shown
 
 KEYS = ["model", "width", "kv_pairs"]
+RECALLS = 0.99  # the "recalls" cut-off on a seed-mean test accuracy (basis ``cut-off``, flagged)
 WELCH = (
-    "one-sided Welch t-test over seeds (scipy.stats.ttest_ind, equal_var=False) at level 0.01, "
-    "Bonferroni-split over the comparisons of a cell; the measured column gives the smallest detectable Δ"
+    "one-sided Welch t-test over seeds (scipy.stats.ttest_ind, equal_var=False) at level 0.01; "
+    "the measured column gives the smallest detectable Δ"
+)
+PAIRED = (
+    "one-sided paired t-test over seeds (scipy.stats.ttest_rel) at level 0.01, Bonferroni-split over the widths "
+    "compared; the measured column gives the smallest detectable mean drop"
+)
+LEARNS_AT_TINY = (
+    "recall forms after hundreds of steps; the tiny runs (60 steps, d ≤ 16) stay near chance, so the claim "
+    "is judged only at the quick profile"
 )
 
 
-def _seeds(rows: pd.DataFrame, **cell: object) -> pd.Series:
-    """The per-seed test accuracies of the rows matching ``cell`` (column -> value)."""
+def _seeds(rows: pd.DataFrame, **cell: object) -> pd.DataFrame:
+    """The evaluation seeds' test accuracies (one row per seed) of the rows matching ``cell``, in seed order."""
     seeds = accuracies(rows, "test_accuracy", KEYS)
     for column, value in cell.items():
         seeds = seeds[seeds[column] == value]
-    return seeds["value"]
+    return seeds.sort_values("seed")
 
 
-def _text(seeds: pd.Series) -> str:
-    """Seed values as text: mean ± std and the seeds (outcomes are often bimodal)."""
-    return f"{seeds.mean():.3f}±{seeds.std(ddof=1):.3f} (seeds {', '.join(f'{v:.3f}' for v in seeds)})"
+def _text(seeds: pd.DataFrame) -> str:
+    """Seed values as text: the mean and the seeds (outcomes are often bimodal)."""
+    values = seeds["value"]
+    return f"{values.mean():.3f} (seeds {', '.join(f'{v:.3f}' for v in values)})"
+
+
+def _cells(rows: pd.DataFrame) -> list[tuple[int, int]]:
+    """The (width, K) cells with test accuracies, in order."""
+    tested = rows.loc[rows["metric"] == "test_accuracy", ["width", "kv_pairs"]].drop_duplicates()
+    return sorted(map(tuple, tested.to_numpy().tolist()))
 
 
 # ---------------------------------------------------------------- mqar.softmax_learns
 
 
 def _softmax_recalls(rows: pd.DataFrame) -> Verdict:
-    """Softmax recalls whenever the pairs fit (Arora et al. 2024, Fig. 2): the seed mean reaches the gate."""
+    """Softmax recalls in the cell (Arora et al. 2024, Fig. 2): its seed mean reaches `RECALLS`."""
     seeds = _seeds(rows)
-    return Verdict("pass" if seeds.mean() >= GATE else "fail", f"≈ 1.0 (gate: seed mean ≥ {GATE})", _text(seeds))
+    ok = seeds["value"].mean() >= RECALLS
+    return Verdict("pass" if ok else "fail", f"≈ 1.0 (seed mean ≥ {RECALLS})", _text(seeds))
 
 
 def _under_trained(rows: pd.DataFrame) -> bool:
     """Softmax below the gate at fewer steps than Zoology's, while every seed is above chance (one-sided
     binomial test at 0.01 on the cell's eval_batches · batch_size · K scored query tokens): recall has begun
     but not finished forming, rather than not training at all."""
-    test = accuracies(rows, "test_accuracy", KEYS)
+    test = _seeds(rows)
     tokens = test["p.eval_batches"] * test["p.batch_size"] * test["kv_pairs"]
     above = [
         stats.binomtest(round(a * n), int(n), chance, alternative="greater").pvalue < FALSE_FAILURE_RATE
         for a, n, chance in zip(test["value"], tokens, test["chance"], strict=True)
     ]
-    return bool(rows["p.steps"].max() < PAPER["steps"] and all(above) and test["value"].mean() < GATE)
+    return bool(rows["p.steps"].max() < PAPER["steps"] and all(above) and test["value"].mean() < RECALLS)
 
 
 SOFTMAX_LEARNS = Claim(
     "mqar.softmax_learns",
-    "Softmax attention recalls (≈100%) whenever the KV pairs fit in context",
+    f"Softmax attention recalls (seed mean ≥ {RECALLS}) in every cell of the grid",
     "Arora et al. 2024 (Zoology), Fig. 2",
     "reported",
     Scope(cells=("width", "kv_pairs"), where={"model": ("softmax",)}, reason="the claim is about softmax"),
-    Tolerance(f"seed mean ≥ {GATE}", "cut-off", "Zoology's figure shows ≈1.0; 0.9 is an arbitrary 'recalls' gate"),
+    Tolerance(
+        f"seed mean ≥ {RECALLS}", "cut-off", f"Zoology's figure shows ≈1.0 wherever the pairs fit; {RECALLS} is a gate"
+    ),
     _softmax_recalls,
     figure="accuracy.png",
     known_failure=KnownFailure(
         _under_trained,
         (
-            "quick profile (600 steps, one lr, 3 seeds; Zoology trains 50k steps with an lr search): only d=64,K=8 "
-            "recalls (1.000±0.000); d=32: K=2 0.829±0.274 (seeds 1.000, 0.514, 0.975), K=8 0.184±0.005; d=64,K=2 "
-            "0.687±0.215 (seeds 0.924, 0.504, 0.633), every seed far above chance 1/32. The recall circuit forms at "
-            "a seed-dependent step, for several seeds after step 600"
+            "quick profile (800 AdamW steps at the searched lr 1e-2, 3 seeds; Zoology trains 50k): softmax recalls "
+            "in 5 of 9 cells (every K at d=16, K=6 and 12 at d=32); below 0.99, every seed above chance 1/32: "
+            "d=8 K=3 0.638 (seeds 0.253, 0.995, 0.667; one seed still rising, +0.21 over the last 30% of steps), "
+            "K=6 0.126, K=12 0.063 (plateaued), and d=32 K=3 0.932 (seeds 1.000, 0.823, 0.974; still rising, "
+            "+0.17). The recall circuit forms at a seed-dependent step; at d=8 it mostly does not form in 800 steps"
         ),
     ),
-    tiny="recall forms after hundreds of steps at d ≥ 32; the ~10 s tiny runs (d ≤ 16, 60 steps) stay near "
-    "chance, where the under-training predicate (every seed above chance) cannot hold",
+    tiny=LEARNS_AT_TINY,
 )
 
 
 # ---------------------------------------------------------------- mqar.linear_degrades
 
 
+def _straddled(rows: pd.DataFrame) -> list[tuple[int, int, int]]:
+    """(width, K_fit, K_over) per width whose grid has K on both sides of the state's capacity: the largest K
+    the state holds and the smallest it does not."""
+    out = []
+    for width in sorted(rows.loc[rows["metric"] == "test_accuracy", "width"].unique()):
+        tested = rows[(rows["metric"] == "test_accuracy") & (rows["width"] == width)]
+        capacity = float(tested["capacity"].iloc[0])
+        fit = sorted(k for k in tested["kv_pairs"].unique() if k <= capacity)
+        over = sorted(k for k in tested["kv_pairs"].unique() if k > capacity)
+        if fit and over:
+            out.append((int(width), int(fit[-1]), int(over[0])))
+    return out
+
+
 def _linear_degrades(rows: pd.DataFrame) -> Verdict:
-    """Linear attention loses accuracy as K outgrows its d×d state (Arora et al. 2024, Sec. 4): at one width,
-    accuracy at the fewest pairs exceeds accuracy at the most pairs (one-sided Welch t-test)."""
-    pairs = sorted(rows.loc[rows["metric"] == "test_accuracy", "kv_pairs"].unique())
-    if len(pairs) < 2:
-        return Verdict("fail", "acc(K_min) > acc(K_max)", f"K={pairs}", note="one value of K: no trend to test")
-    few, many = _seeds(rows, kv_pairs=pairs[0]), _seeds(rows, kv_pairs=pairs[-1])
-    drop = compare(few, many, "greater")
-    return Verdict(
-        "pass" if drop.significant else "fail",
-        f"acc(K={pairs[0]}) > acc(K={pairs[-1]})",
-        f"K={pairs[0]}: {_text(few)} → K={pairs[-1]}: {_text(many)}; {shown(drop)}",
+    """Linear attention loses accuracy once K passes the d pairs its state holds (derived in
+    `attnbench.theory.recall_capacity`; Arora et al. 2024, Sec. 4): at every width with K on both sides of
+    the capacity, the accuracy at the largest K that fits exceeds the accuracy at the smallest K that does not
+    (paired over seeds)."""
+    widths = _straddled(rows)
+    if not widths:
+        return Verdict("fail", "acc(K ≤ d) > acc(K > d)", "no width with K on both sides of its capacity d")
+    results = []
+    for width, fit, over in widths:
+        a, b = _seeds(rows, width=width, kv_pairs=fit), _seeds(rows, width=width, kv_pairs=over)
+        pair = a.merge(b, on="seed", suffixes=("_fit", "_over"))
+        drop = compare_paired(pair["value_fit"], pair["value_over"], "greater", comparisons=len(widths))
+        results.append(drop)
+    measured = "; ".join(
+        f"d={w}: K={fit} {_text(_seeds(rows, width=w, kv_pairs=fit))} → K={over} "
+        f"{_text(_seeds(rows, width=w, kv_pairs=over))}, {shown(drop)}"
+        for (w, fit, over), drop in zip(widths, results, strict=True)
     )
+    ok = all(drop.significant for drop in results)
+    return Verdict("pass" if ok else "fail", "acc(K ≤ d) > acc(K > d) at every such width", measured)
 
 
-def _pairs_fit_the_state(rows: pd.DataFrame) -> bool:
-    """The most pairs of the cell do not outgrow the d×d state (K_max ≤ d: a d×d linear memory stores d
-    orthogonal key-value pairs exactly), so the cell is outside the claim's regime."""
-    return bool(rows["kv_pairs"].max() <= rows["width"].min())
+def _does_not_recall_where_pairs_fit(rows: pd.DataFrame) -> bool:
+    """Linear attention is below the recall gate even at the largest K its state holds, at every compared
+    width: the drop past the capacity has no recalled baseline to fall from."""
+    widths = _straddled(rows)
+    return bool(widths) and all(_seeds(rows, width=w, kv_pairs=fit)["value"].mean() < RECALLS for w, fit, _ in widths)
 
 
 LINEAR_DEGRADES = Claim(
     "mqar.linear_degrades",
-    "Linear attention accuracy falls as KV pairs outgrow its d×d state",
-    "Arora et al. 2024 (Zoology), Sec. 4",
-    "reported",
-    Scope(cells=("width",), where={"model": ("linear",)}, reason="the claim is about linear attention"),
-    Tolerance("p < 0.01", "derived", f"{WELCH}: Δ > t₀.₉₉,ν · √(s²_few/n + s²_many/n)"),
+    "Linear attention's accuracy falls, at fixed width, once K exceeds the d pairs its d×d state holds",
+    "derived (exact recall needs linearly independent keys, K ≤ d); Arora et al. 2024 (Zoology), Sec. 4",
+    "theorem",
+    Scope(
+        cells=(),
+        where={"model": ("linear",)},
+        reason="the claim is about linear attention, at every width of the grid with K on both sides of d",
+    ),
+    Tolerance("p < 0.01", "derived", f"{PAIRED}: mean drop > t₀.₉₉,n−1 · s_drop/√n"),
     _linear_degrades,
     figure="accuracy.png",
     known_failure=KnownFailure(
-        _pairs_fit_the_state,
+        _does_not_recall_where_pairs_fit,
         (
-            "quick profile: K ≤ 8 pairs do not outgrow a d² ≥ 1024 state (K_max ≤ d), so these sizes do not reach "
-            "the claim's regime; from K=2 to K=8 the mean falls at d=32 (0.833→0.592) and rises at d=64 (0.844→0.936), "
-            "and seeds are bimodal (recall formed or not in 600 steps; d=32 seeds 1.000/0.502/0.996 → "
-            "0.881/0.178/0.717), so no drop is significant at 3 seeds"
+            "quick profile (800 steps at the searched lr 3e-2, whose calibration accuracy was 0.25): linear attention "
+            "(identity map, unnormalised) does not learn recall even where the pairs fit: at d=8, K=6 0.100 → K=12 "
+            "0.071 (chance 0.031; paired drop +0.030, p=0.12); its best cell is d=32, K=3 at 0.692 (seeds 0.992, "
+            "0.714, 0.370) and its curves are flat by the end (≤ 0.07 change over the last 30% of steps), so the "
+            "capacity drop has no recalled baseline to fall from"
         ),
     ),
+    tiny=LEARNS_AT_TINY,
+)
+
+
+# ---------------------------------------------------------------- mqar.deltanet_beats_linear
+
+
+def _deltanet_beats_linear(rows: pd.DataFrame) -> Verdict:
+    """DeltaNet recalls better than linear attention at the same width (both keep a d×d state): in the cell
+    DeltaNet's seed mean is significantly above linear attention's (one-sided Welch), unless both recall
+    (seed mean ≥ `RECALLS`: a tie at the ceiling, where nothing is left to beat)."""
+    delta, linear = _seeds(rows, model="deltanet"), _seeds(rows, model="linear")
+    measured = f"deltanet {_text(delta)} vs linear {_text(linear)}"
+    if min(delta["value"].mean(), linear["value"].mean()) >= RECALLS:
+        return Verdict("pass", f"deltanet > linear, or both ≥ {RECALLS}", measured, note="both recall: a tie")
+    gain = compare(delta["value"], linear["value"], "greater")
+    return Verdict(
+        "pass" if gain.significant else "fail", f"deltanet > linear, or both ≥ {RECALLS}", f"{measured}, {shown(gain)}"
+    )
+
+
+def _underpowered_or_untrained(rows: pd.DataFrame) -> bool:
+    """DeltaNet is not significantly above linear attention because neither recalls in the cell, or because
+    DeltaNet's mean is ahead but 3 seeds cannot resolve it: a failure of training or of power, not a reversal
+    where DeltaNet recalls and linear attention beats it."""
+    delta, linear = _seeds(rows, model="deltanet")["value"], _seeds(rows, model="linear")["value"]
+    neither = max(delta.mean(), linear.mean()) < RECALLS
+    return not compare(delta, linear, "greater").significant and (neither or delta.mean() > linear.mean())
+
+
+DELTANET_BEATS_LINEAR = Claim(
+    "mqar.deltanet_beats_linear",
+    f"DeltaNet recalls better than linear attention at equal state (d×d) in every cell where not both recall "
+    f"(seed means ≥ {RECALLS})",
+    "derived (a delta-rule write S += β(v − Sk)kᵀ removes the crosstalk that an additive write S += vkᵀ leaves "
+    "between non-orthogonal keys: Widrow-Hoff LMS; notes extra_theory §16)",
+    "theorem",
+    Scope(
+        cells=("width", "kv_pairs"),
+        where={"model": ("deltanet", "linear")},
+        reason="the claim compares DeltaNet with linear attention",
+    ),
+    Tolerance("p < 0.01", "derived", f"{WELCH}: Δ > t₀.₉₉,ν · √(s²_delta/n + s²_linear/n)"),
+    _deltanet_beats_linear,
+    figure="accuracy.png",
+    known_failure=KnownFailure(
+        _underpowered_or_untrained,
+        (
+            "quick profile: DeltaNet is significantly ahead in 3 of 9 cells (d=16 K=6 0.829 vs 0.178; d=32 K=6 0.997 "
+            "vs 0.163, K=12 0.996 vs 0.090) and recalls at every K at d=32; it is ahead without significance at 3 "
+            "seeds at d=16 K=3 (0.841 vs 0.397, p=0.027), d=16 K=12 (0.355 vs 0.067, p=0.036) and d=32 K=3 (0.999 "
+            "vs 0.692, linear's seeds 0.992, 0.714, 0.370, p=0.11); at d=8 neither learns (≤ 0.26, chance 0.031)"
+        ),
+    ),
+    tiny=LEARNS_AT_TINY,
 )
 
 
 # ---------------------------------------------------------------- mqar.lla_ge_softmax
 
 
-def _compared(rows: pd.DataFrame) -> list[int]:
-    """The widths of the cell where both LLA and softmax were trained (LLA only up to its max_width)."""
-    widths = accuracies(rows, "test_accuracy", KEYS).groupby("width")["model"].agg(set)
-    return sorted(w for w, models in widths.items() if {"softmax", "lla"} <= models)
-
-
-def _lla_vs_softmax(rows: pd.DataFrame) -> list[tuple[int, float, Comparison]]:
-    """Per compared width: (width, softmax seed mean, the one-sided test of LLA below softmax)."""
-    widths = _compared(rows)
+def _recalled_by_softmax(rows: pd.DataFrame) -> list[tuple[int, int]]:
+    """The (width, K) cells where softmax's seed mean reaches `RECALLS`."""
     return [
-        (
-            w,
-            float(_seeds(rows, model="softmax", width=w).mean()),
-            compare(
-                _seeds(rows, model="lla", width=w),
-                _seeds(rows, model="softmax", width=w),
-                "less",
-                comparisons=len(widths),
-            ),
-        )
-        for w in widths
+        (w, k) for w, k in _cells(rows) if _seeds(rows, model="softmax", width=w, kv_pairs=k)["value"].mean() >= RECALLS
     ]
 
 
 def _lla_at_least_softmax(rows: pd.DataFrame) -> Verdict:
-    """LLA recalls at least as well as softmax (Zuo et al. 2025, Sec. 5), at one K: at every width where both
-    are trained, softmax itself reaches its recall gate (else the comparison is no evidence) and LLA is not
-    significantly below it (one-sided Welch t-test, Bonferroni over the widths)."""
-    results = _lla_vs_softmax(rows)
-    if not results:
-        return Verdict("fail", "LLA ≥ softmax", "no width where both LLA and softmax were trained")
-    ok = all(soft >= GATE and not test.significant for _, soft, test in results)
-    measured = "; ".join(
-        f"d={w}: lla {_text(_seeds(rows, model='lla', width=w))} vs softmax "
-        f"{_text(_seeds(rows, model='softmax', width=w))}, {shown(test)}"
-        for w, _, test in results
+    """LLA recalls at least as well as softmax (Zuo et al. 2025, Sec. 5): in every cell where softmax recalls,
+    LLA's seed mean reaches the same `RECALLS` gate. With no such cell the comparison is no evidence."""
+    recalled = _recalled_by_softmax(rows)
+    expected = f"lla ≥ {RECALLS} wherever softmax ≥ {RECALLS}"
+    if not recalled:
+        return Verdict("fail", expected, f"softmax recalls in none of the {len(_cells(rows))} cells: no evidence")
+    below = [(w, k) for w, k in recalled if _seeds(rows, model="lla", width=w, kv_pairs=k)["value"].mean() < RECALLS]
+    measured = f"softmax recalls in {len(recalled)} of {len(_cells(rows))} cells; LLA below {RECALLS} in " + (
+        "none of them"
+        if not below
+        else "; ".join(
+            f"d={w},K={k}: lla {_text(_seeds(rows, model='lla', width=w, kv_pairs=k))} vs softmax "
+            f"{_text(_seeds(rows, model='softmax', width=w, kv_pairs=k))}"
+            for w, k in below
+        )
     )
-    return Verdict(
-        "pass" if ok else "fail",
-        f"LLA not below softmax, softmax ≥ {GATE}",
-        f"{len(results)} width(s) compared: {measured}",
-    )
-
-
-def _softmax_did_not_learn(rows: pd.DataFrame) -> bool:
-    """At some compared width softmax is below its own recall gate, and at none is LLA significantly below
-    softmax: the cell fails only because the comparison is no evidence."""
-    results = _lla_vs_softmax(rows)
-    return any(soft < GATE for _, soft, _ in results) and not any(test.significant for _, _, test in results)
+    return Verdict("pass" if not below else "fail", expected, measured)
 
 
 LLA_GE_SOFTMAX = Claim(
     "mqar.lla_ge_softmax",
-    "LLA recalls at least as well as softmax attention",
+    f"LLA recalls (seed mean ≥ {RECALLS}) in every cell where softmax attention does; the measured column "
+    "counts those cells",
     "Zuo et al. 2025, Sec. 5 (MQAR)",
     "reported",
     Scope(
-        cells=("kv_pairs",),
+        cells=(),
         where={"model": ("softmax", "lla")},
-        reason="the claim compares LLA with softmax, at every width where both were trained",
+        reason="the claim compares LLA with softmax, over every cell of the grid",
     ),
-    Tolerance(
-        f"p < 0.01; softmax ≥ {GATE}",
-        "cut-off",
-        f"{WELCH}; the comparison counts only where softmax reaches its arbitrary {GATE} recall gate",
-    ),
+    Tolerance(f"seed mean ≥ {RECALLS}", "cut-off", f"the same arbitrary {RECALLS} recall gate for both mixers"),
     _lla_at_least_softmax,
     figure="accuracy.png",
-    known_failure=KnownFailure(
-        _softmax_did_not_learn,
-        (
-            "quick profile (600 steps; LLA trained at d = 32 only, its CPU cost): LLA is not below softmax (K=2: "
-            "0.999±0.001 vs 0.829±0.274; K=8: 0.462±0.462 vs 0.184±0.005) but softmax is below its own 0.9 recall "
-            "gate at both K, so the comparison says LLA learns recall faster at equal steps, not that it matches "
-            "softmax's recall plateau"
-        ),
-    ),
+    tiny=LEARNS_AT_TINY,
 )
 
 
@@ -217,10 +287,9 @@ def _linear_gains_with_state(rows: pd.DataFrame) -> Verdict:
     widths = sorted(rows.loc[rows["metric"] == "test_accuracy", "width"].unique())
     if len(widths) < 2:
         return Verdict("fail", "non-decreasing in d²", f"d={widths}", note="one width: no trend to test")
-    steps = [
-        compare(_seeds(rows, width=b), _seeds(rows, width=a), "less", comparisons=len(widths) - 1)
-        for a, b in zip(widths, widths[1:], strict=False)
-    ]
+    values = {w: _seeds(rows, width=w)["value"] for w in widths}
+    pairs = list(zip(widths, widths[1:], strict=False))
+    steps = [compare(values[b], values[a], "less", comparisons=len(pairs)) for a, b in pairs]
     measured = (
         "; ".join(f"d={w}: {_text(_seeds(rows, width=w))}" for w in widths)
         + "; "
@@ -240,9 +309,11 @@ STATE_SIZE = Claim(
     "derived (capacity of a d×d linear memory)",
     "theorem",
     Scope(cells=("kv_pairs",), where={"model": ("linear",)}, reason="the claim is about linear attention"),
-    Tolerance("p < 0.01", "derived", f"{WELCH}: a drop > t₀.₉₉,ν · √(s²_a/n + s²_b/n) fails"),
+    Tolerance(
+        "p < 0.01", "derived", f"{WELCH}, Bonferroni over the width steps: a drop > t₀.₉₉,ν · √(s²_a/n + s²_b/n)"
+    ),
     _linear_gains_with_state,
     figure="accuracy.png",
 )
 
-CLAIMS = (SOFTMAX_LEARNS, LINEAR_DEGRADES, LLA_GE_SOFTMAX, STATE_SIZE)
+CLAIMS = (SOFTMAX_LEARNS, LINEAR_DEGRADES, DELTANET_BEATS_LINEAR, LLA_GE_SOFTMAX, STATE_SIZE)

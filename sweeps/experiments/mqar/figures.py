@@ -1,18 +1,30 @@
-"""The MQAR figure: accuracy vs width per mixer, one line per K (Arora et al. 2024, Fig. 2 layout)."""
+"""The MQAR figure: accuracy vs width per mixer, one line per K, with each mixer's capacity prediction
+(Arora et al. 2024, Fig. 2 layout; the capacity from `attnbench.theory.recall_capacity`)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from attnbench.sweeps.experiments.mqar.claims import KEYS
+from attnbench.sweeps.experiments.mqar.claims import KEYS, RECALLS
 from attnbench.sweeps.plotting import chance_and_oracle, figure_legend, panels, save, seed_range
-from attnbench.sweeps.token_claims import GATE, accuracies, seed_summary
-from attnbench.sweeps.token_figures import learning_curves
+from attnbench.sweeps.token_claims import accuracies, seed_summary
+from attnbench.sweeps.token_figures import learning_curves, mixer_order
 
-NAMES = {"softmax": "softmax attention", "linear": "linear attention", "lla": "LLA"}
+NAMES = {
+    "softmax": "softmax attention",
+    "linear": "linear attention (identity)",
+    "linear_elu": "linear attention (elu+1)",
+    "lla": "LLA",
+    "sigmoid": "sigmoid attention",
+    "deltanet": "DeltaNet",
+    "gated_linear": "gated linear attention",
+    "random_feature": "random-feature attention",
+}
+COLUMNS = 4
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -20,52 +32,58 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return seed_summary(accuracies(table, "test_accuracy", KEYS), KEYS)
 
 
+def _capacity_widths(table: pd.DataFrame, model: str, pairs: list[int]) -> dict[int, float]:
+    """Per K: the width at which ``model``'s state starts to hold K pairs (capacity ∝ width), none for a
+    growing cache (infinite capacity)."""
+    own = table[(table["model"] == model) & (table["metric"] == "test_accuracy")]
+    per_width = own.groupby("width")["capacity"].first()
+    if per_width.empty or not all(math.isfinite(c) for c in per_width):
+        return {}
+    pairs_per_width = float((per_width / per_width.index.to_series()).iloc[0])
+    return {k: k / pairs_per_width for k in pairs}
+
+
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Accuracy vs width, one panel per mixer on shared axes, one colour per K (seed mean, bars: the seed
-    range, dots: the seeds; outcomes are often bimodal), chance, oracle and the claims' recall gate, one
-    legend; each recurrent state's size beside the largest K (the capacity prediction). Writes ``accuracy.png``."""
+    """Accuracy vs width, one panel per mixer on shared axes, one colour per K: the seed mean with its 95%
+    bootstrap interval (dots: the seeds; outcomes are often bimodal), chance, oracle and the claims' recall gate;
+    for a mixer with a fixed-size state a dotted line per K at the width where the state starts to hold K pairs
+    (recall should fail to its left). Writes ``accuracy.png`` and the learning curves."""
     seeds = accuracies(table, "test_accuracy", KEYS)
-    models = list(dict.fromkeys(seeds["model"]))
+    models = mixer_order(seeds["model"], NAMES)
     widths = sorted(seeds["width"].unique())
     pairs = sorted(seeds["kv_pairs"].unique())
-    fig, axes = panels(1, len(models), sharex=True, sharey=True)
+    rows = -(-len(models) // COLUMNS)
+    fig, axes = panels(rows, min(COLUMNS, len(models)), sharex=True, sharey=True)
     chance = table["chance"].dropna().max() if "chance" in table else np.nan
-    for ax, model in zip(axes[0], models, strict=True):
-        ax.set_xscale("log")
+    for ax in axes.flat[len(models) :]:
+        ax.set_visible(False)
+    for ax, model in zip(axes.flat, models, strict=False):
+        ax.set_xscale("log", base=2)
         for i, kv in enumerate(pairs):
             own = seeds[(seeds["model"] == model) & (seeds["kv_pairs"] == kv)]
             if not own.empty:
-                seed_range(ax, own, "width", rf"$K={kv}$ pairs", shift=0.02 * (i - (len(pairs) - 1) / 2), color=f"C{i}")
+                shift = 0.02 * (i - (len(pairs) - 1) / 2)
+                seed_range(ax, own, "width", rf"$K={kv}$ pairs", shift=shift, interval="bootstrap", color=f"C{i}")
+        capacity = _capacity_widths(table, model, pairs)
+        drawn = [kv for kv in pairs if kv in capacity and widths[0] / 1.4 <= capacity[kv] <= widths[-1] * 1.4]
+        for kv in drawn:
+            label = "width whose state holds $K$ pairs (capacity; colour: $K$)"
+            ax.axvline(capacity[kv], color=f"C{pairs.index(kv)}", lw=1.0, ls=":", label=label)
+        if not capacity:
+            ax.annotate("no fixed-size state", (0.5, 0.06), xycoords="axes fraction", ha="center", fontsize=7)
+        elif not drawn:
+            ax.annotate("state holds every $K$ here", (0.5, 0.06), xycoords="axes fraction", ha="center", fontsize=7)
         chance_and_oracle(ax, chance)
-        ax.axhline(GATE, color="C3", lw=0.8, ls="-.", label=f"recall gate of the claims ({GATE:g})")
+        ax.axhline(RECALLS, color="C3", lw=0.8, ls="-.", label=f"recall gate of the claims ({RECALLS:g})")
         ax.set(
             xlabel=r"model width $d$",
             ylabel="test accuracy (query tokens)",
             title=NAMES.get(model, model),
             ylim=(-0.02, 1.05),
         )
-        states = table.loc[table["model"] == model].groupby("width")["state_size"].max().dropna()
-        if len(states):  # the capacity prediction: recall degrades only once K exceeds the state
-            ax.annotate(
-                f"state {', '.join(f'{s:.0f}' for s in states)} floats $> K = {max(pairs)}$: capacity not reached",
-                (0.5, 0.1),
-                xycoords="axes fraction",
-                ha="center",
-                fontsize=7,
-                color="grey",
-            )
-        trained = sorted(seeds.loc[seeds["model"] == model, "width"].unique())
-        if len(trained) < len(widths):
-            ax.annotate(
-                f"trained at $d = {', '.join(map(str, trained))}$ only",
-                (0.5, 0.5),
-                xycoords="axes fraction",
-                ha="center",
-                fontsize=8,
-                color="grey",
-            )
-    axes[0, 0].set_xticks(widths, [str(w) for w in widths])
-    axes[0, 0].set_xlim(widths[0] / 1.4, widths[-1] * 1.4)
-    axes[0, 0].minorticks_off()
+    first = axes.flat[0]
+    first.set_xticks(widths, [str(w) for w in widths])
+    first.set_xlim(widths[0] / 1.4, widths[-1] * 1.4)
+    first.minorticks_off()
     figure_legend(fig, axes, ncols=3)
     return [save(fig, out_dir, "accuracy.png"), learning_curves(table, ("width", "kv_pairs"), NAMES, out_dir)]

@@ -1,10 +1,17 @@
 """MQAR training: recall vs model width and number of key-value pairs (Arora et al. 2024, "Zoology", Fig. 2).
 
-For every (K, mixer, width) the shared `Backbone` is trained at every (seed, lr) in one batched run
-(`attnbench.sweeps.token_training.select_learning_rate`, which also records validation learning curves); the lr
-with the best mean validation accuracy is kept and scored once on the test split (per-token accuracy on
-query positions only). A cell whose every lr diverged stops the run with `Diverged`, keeping every row
-measured so far; the lrs that diverged beside a finite one stay as ``diverged`` rows (value = the step).
+Two stages per mixer, both through `attnbench.sweeps.token_training.select_learning_rate` (one batched run of
+members, AdamW with weight decay, warm-up then cosine decay, validation learning curves):
+
+1. lr search: at the grid's calibration cell (its median width and median K) every lr of ``lrs`` is trained on
+   ``seeds`` calibration seeds, kept apart from the evaluation seeds; the lr with the best mean validation
+   accuracy is the mixer's (rows tagged ``stage = "lr_search"``).
+2. evaluation: at every (K, width) the evaluation seeds are trained at that lr and scored once on the test
+   split (per-token accuracy on query positions only; rows tagged ``stage = "evaluation"``).
+
+A cell whose lr diverged in every member stops the run with `Diverged`, keeping every row measured so far; an
+lr that diverged beside a finite one stays as a ``diverged`` row (value = the step). Every row carries the
+mixer's exact-recall ``capacity`` (`attnbench.theory.recall_capacity`): the pairs its state can hold.
 """
 
 from __future__ import annotations
@@ -20,11 +27,19 @@ from attnbench.models.backbone import Backbone
 from attnbench.models.zoo import MIXERS
 from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.rows import Row, row
-from attnbench.sweeps.token_training import rows_kept_on_divergence, select_learning_rate, to_device, token_accuracy
+from attnbench.sweeps.token_training import (
+    Selected,
+    rows_kept_on_divergence,
+    select_learning_rate,
+    to_device,
+    token_accuracy,
+)
 from attnbench.sweeps.validation import Params, param
 from attnbench.tasks.mqar import FILLER_MODES, MQARConfig, chance_accuracy
+from attnbench.theory.recall_capacity import recall_capacity
 
-RECURRENT_STATE = ("linear", "linear_elu", "deltanet", "deltanet_neg", "lightning")
+RECALL_MIXERS = ["softmax", "linear", "linear_elu", "lla", "sigmoid", "deltanet", "gated_linear", "random_feature"]
+CALIBRATION_SEED_OFFSET = 1_000_000  # calibration seed s is ctx.seed + offset + s: never an evaluation seed
 # The paper profile's overrides: Zoology's Fig. 2 sizes (Arora et al. 2024, App. E), no width cap.
 PAPER = {
     "max_width": {},
@@ -43,26 +58,28 @@ PAPER = {
 
 @dataclass
 class MQARParams(Params):
-    """The MQAR grid. ``max_width`` caps the widths a mixer is trained at (quick: LLA only at d = 32, where a
-    step costs ~10x softmax's on the CPU; paper: no cap). Hydra merges dicts, so change a cap with
-    ``params.max_width.lla=64`` and add one with ``+params.max_width.linear=32``. ``num_passes`` repeats the
-    context (Zoology's P)."""
+    """The MQAR grid. The quick sizes put the largest K (12) above the exact-recall capacity of a linear state
+    at the smallest width (d = 8 pairs). ``max_width`` caps the widths a mixer is trained at (default: no cap).
+    Hydra merges dicts, so add a cap with ``+params.max_width.lla=16``. ``num_passes`` repeats the context
+    (Zoology's P)."""
 
     vocab_size: int = param(64, ge=4, help="vocabulary size V (keys from the lower, values from the upper half)")
-    seq_len: int = param(32, ge=4, help="example length L (even; context 2K·P, then the query region)")
-    kv_pairs: list[int] = param([2, 8], ge=1, help="numbers K of key-value pairs, one cell each")
-    widths: list[int] = param([32, 64], ge=1, help="model widths d, one cell each (multiples of heads)")
-    models: list[str] = param(["softmax", "linear", "lla"], choices=sorted(MIXERS), help="sequence mixers")
-    max_width: dict[str, int] = param({"lla": 32}, help="mixer -> the largest width it is trained at")
+    seq_len: int = param(48, ge=4, help="example length L (even; context 2K·P, then the query region)")
+    kv_pairs: list[int] = param([3, 6, 12], ge=1, help="numbers K of key-value pairs, one cell each")
+    widths: list[int] = param([8, 16, 32], ge=1, help="model widths d, one cell each (multiples of heads)")
+    models: list[str] = param(RECALL_MIXERS, choices=sorted(MIXERS), help="sequence mixers")
+    max_width: dict[str, int] = param({}, help="mixer -> the largest width it is trained at")
     fillers: str = param("disjoint", choices=FILLER_MODES, help="filler tokens of the query region")
     power_a: float = param(0.01, gt=0, help="Zoology's query-gap power law exponent a")
     num_passes: int = param(1, ge=1, help="times the context is repeated (Zoology's P)")
     depth: int = param(2, ge=1, help="backbone layers")
     heads: int = param(1, ge=1, help="attention heads per layer")
     mlp_ratio: int = param(0, ge=0, help="MLP hidden width / d (0: no MLP, as in Zoology)")
-    lrs: list[float] = param([3e-3], gt=0, help="Adam learning rates searched on the validation split")
-    steps: int = param(600, ge=1, help="Adam steps per learning rate")
-    batch_size: int = param(64, ge=1, help="training examples per step")
+    conv_kernel: int = param(3, ge=0, help="short causal convolution before each mixer (0: none)")
+    lrs: list[float] = param([3e-3, 1e-2, 3e-2], gt=0, help="AdamW learning rates searched per mixer")
+    weight_decay: float = param(0.1, ge=0, help="AdamW's decoupled weight decay")
+    steps: int = param(800, ge=1, help="AdamW steps per member (warm-up 10%, then cosine decay)")
+    batch_size: int = param(32, ge=1, help="training examples per step")
     seeds: int = param(3, ge=2, help="seeds per cell (>= 2: the claims compare seed means by t-test)")
     eval_batches: int = param(4, ge=1, help="validation and test batches per cell")
 
@@ -94,6 +111,11 @@ class MQARParams(Params):
                 f"leaves {model!r} no width of params.widths={self.widths} (cap {self.max_width.get(model)})",
             )
 
+    def calibration_cell(self, model: str) -> tuple[int, int]:
+        """The (width, K) of ``model``'s lr search: the median of its widths and of ``kv_pairs`` (upper median)."""
+        widths, pairs = sorted(self.widths_of(model)), sorted(self.kv_pairs)
+        return widths[len(widths) // 2], pairs[len(pairs) // 2]
+
     def widths_of(self, model: str) -> list[int]:
         """The widths ``model`` is trained at: ``widths`` up to its ``max_width`` cap."""
         return [w for w in self.widths if w <= self.max_width.get(model, w)]
@@ -111,68 +133,69 @@ class MQARParams(Params):
         )
 
 
-def state_size(model: str, width: int, seq_len: int) -> float:
-    """Recurrent-state floats per layer: 2·width·L for softmax (its KV cache, Zoology's convention), width²
-    for the one-head linear recurrences (S ∈ R^{d×d}); NaN where not defined here."""
-    if model == "softmax":
-        return 2.0 * width * seq_len
-    return float(width**2) if model in RECURRENT_STATE else float("nan")
-
-
 def run(params: MQARParams, ctx: RunContext) -> pd.DataFrame:
-    """Per (K, mixer, width): the lr search's validation rows, then test accuracy per seed at the chosen lr."""
+    """Per mixer: the lr search at its calibration cell, then per (K, width) test accuracy per evaluation seed."""
     seeds = [ctx.seed + s for s in range(params.seeds)]
+    calibration_seeds = [ctx.seed + CALIBRATION_SEED_OFFSET + s for s in range(params.seeds)]
+    tasks = {k: params.task(k) for k in params.kv_pairs}
+    splits = {
+        (k, split): [to_device(task.sample(split, i), ctx.device) for i in range(params.eval_batches)]
+        for k, task in tasks.items()
+        for split in ("val", "test")
+    }
     rows: list[Row] = []
 
     def finish(measured: list[Row]) -> pd.DataFrame:
         return pd.DataFrame(measured).assign(seq_len=params.seq_len)
 
+    def train(
+        model: str, width: int, kv_pairs: int, stage: str, member_seeds: list[int], lrs: list[float]
+    ) -> tuple[Selected, dict[str, object]]:
+        factory = partial(
+            Backbone,
+            params.vocab_size,
+            width,
+            params.depth,
+            model,
+            heads=params.heads,
+            mlp_ratio=params.mlp_ratio,
+            max_len=params.seq_len,
+            conv_kernel=params.conv_kernel,
+        )
+        cell = {
+            "model": model,
+            "width": width,
+            "kv_pairs": kv_pairs,
+            "stage": stage,
+            "chance": chance_accuracy(tasks[kv_pairs]),
+            "capacity": recall_capacity(model, width, params.heads),
+        }
+        selected = select_learning_rate(
+            factory,
+            member_seeds,
+            tasks[kv_pairs],
+            lrs,
+            steps=params.steps,
+            weight_decay=params.weight_decay,
+            val_batches=splits[kv_pairs, "val"],
+            cell=cell,
+            device=ctx.device,
+            progress=ctx.progress,
+            desc=f"mqar {stage} {model} d={width} K={kv_pairs}",
+        )
+        rows.extend(selected.rows)
+        return selected, cell
+
     with rows_kept_on_divergence(rows, finish):
-        for kv_pairs in params.kv_pairs:
-            task = params.task(kv_pairs)
-            val = [to_device(task.sample("val", i), ctx.device) for i in range(params.eval_batches)]
-            test = [to_device(task.sample("test", i), ctx.device) for i in range(params.eval_batches)]
-            for model in params.models:
+        for model in params.models:
+            width, kv_pairs = params.calibration_cell(model)
+            lr = train(model, width, kv_pairs, "lr_search", calibration_seeds, params.lrs)[0].lr
+            for kv_pairs in params.kv_pairs:
                 for width in params.widths_of(model):
-                    factory = partial(
-                        Backbone,
-                        params.vocab_size,
-                        width,
-                        params.depth,
-                        model,
-                        heads=params.heads,
-                        mlp_ratio=params.mlp_ratio,
-                        max_len=params.seq_len,
-                    )
-                    cell = {
-                        "model": model,
-                        "width": width,
-                        "kv_pairs": kv_pairs,
-                        "chance": chance_accuracy(task),
-                        "state_size": state_size(model, width, params.seq_len),
-                    }
-                    selected = select_learning_rate(
-                        factory,
-                        seeds,
-                        task,
-                        params.lrs,
-                        steps=params.steps,
-                        val_batches=val,
-                        cell=cell,
-                        device=ctx.device,
-                        progress=ctx.progress,
-                        desc=f"mqar {model} d={width} K={kv_pairs}",
-                    )
-                    rows += selected.rows
-                    rows += [
-                        row(
-                            "test_accuracy",
-                            token_accuracy(member, test),
-                            predicted=np.nan,
-                            seed=seed,
-                            lr=selected.lr,
-                            **cell,
-                        )
+                    selected, cell = train(model, width, kv_pairs, "evaluation", seeds, [lr])
+                    test = splits[kv_pairs, "test"]
+                    rows.extend(
+                        row("test_accuracy", token_accuracy(member, test), predicted=np.nan, seed=seed, lr=lr, **cell)
                         for seed, member in zip(seeds, selected.members, strict=True)
-                    ]
+                    )
     return finish(rows)

@@ -20,13 +20,13 @@ EXPERIMENT = Experiment(
     claims=CLAIMS,
     draw=draw,
     sweep={"models": "[softmax,deltanet,deltanet_neg],[lla]"},  # LLA's CPU cost in a job of its own
-    # tiny: parity only, one layer, lengths 3..20 -> 20..28; DeltaNet β ∈ [0, 2] fits it in 50 steps at lr 1e-2
+    # tiny: parity only, one layer, lengths 3..20 -> 20..28; DeltaNet β ∈ [0, 2] fits it in 100 steps at lr 1e-2
     tiny=Profile(
         overrides={
             "tasks": ["parity"],
             "width": 16,
             "depth": 1,
-            "steps": 50,
+            "steps": 100,
             "lrs": [1e-2],
             "batch_size": 32,
             "seeds": 2,

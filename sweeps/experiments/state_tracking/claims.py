@@ -47,6 +47,11 @@ def _solves(rows: pd.DataFrame) -> Verdict:
     )
 
 
+def _most_seeds_solve(rows: pd.DataFrame) -> bool:
+    """The cell misses the gate only through a minority of seeds: the median seed reaches it."""
+    return bool(_bins(rows)["value"].median() >= GATE)
+
+
 DELTANET_NEG_PARITY = Claim(
     "state_tracking.deltanet_neg_parity",
     "DeltaNet with β ∈ [0, 2] solves parity and generalises to longer inputs",
@@ -60,6 +65,15 @@ DELTANET_NEG_PARITY = Claim(
     Tolerance(f"seed mean ≥ {GATE}", "cut-off", "Grazzi et al. report ≈1.0; 0.9 is an arbitrary 'solves' gate"),
     _solves,
     figure="accuracy.png",
+    known_failure=KnownFailure(
+        _most_seeds_solve,
+        (
+            "quick profile (width 32, 400 AdamW steps, warm-up then cosine decay, lr 1e-2 searched): 2 of 3 seeds "
+            "solve parity at every length (in distribution 1.000, 1.000; longest bin 0.935, 0.978), the third does "
+            "not fit the training lengths in 400 steps (0.516 in distribution, 0.696 in the longest bin), so the seed "
+            "means are 0.839-0.874; with the former constant-rate Adam recipe all 3 seeds reached 1.000"
+        ),
+    ),
 )
 
 
@@ -114,9 +128,10 @@ DELTANET_POS_PARITY = Claim(
     known_failure=KnownFailure(
         _did_not_fit,
         (
-            "quick profile (width 32, 400 steps): no seed fits parity even at the training lengths (in-distribution "
-            "0.562, 0.453, 0.562; chance 0.5), so its test accuracy (longest bin 0.261, 0.739, 0.261) is no "
-            "evidence that positive eigenvalues are what fails; DeltaNet β ∈ [0, 2] fits with the same budget (1.000)"
+            "quick profile (width 32, 400 steps, 3 lrs searched): no seed fits parity even at the training lengths "
+            "(in distribution 0.531, 0.570, 0.484; chance 0.5), so its test accuracy (longest bin 0.696, 0.261, "
+            "0.674) is no evidence that positive eigenvalues are what fails; DeltaNet β ∈ [0, 2] fits 2 of 3 seeds "
+            "with the same budget (1.000)"
         ),
     ),
 )
@@ -194,10 +209,11 @@ LLA_MATCHES_SOFTMAX = Claim(
     known_failure=KnownFailure(
         _neither_fits,
         (
-            "quick profile (width 32, 400 steps, 3 seeds): LLA and softmax agree in every bin (|Δ| ≤ 0.007) but "
-            "neither fits either task even at the training lengths (best in-distribution accuracy: parity 0.529, "
-            "chance 0.5; S3 0.254, chance 0.167), so the agreement is untested; DeltaNet β ∈ [0, 2] fits parity with "
-            "the same budget (1.000), softmax and LLA would need more"
+            "quick profile (width 32, 400 steps, 3 lrs searched, 3 seeds): LLA and softmax agree in every bin "
+            "(|Δ| ≤ 0.098, none significant) but neither fits any task even at the training lengths (best "
+            "in-distribution seed mean: parity 0.555, chance 0.5; modular arithmetic 0.247, chance 0.2; S3 0.279, "
+            "chance 0.167), so the agreement is untested; DeltaNet β ∈ [0, 2] fits parity in 2 of 3 seeds with the "
+            "same budget, softmax and LLA would need more"
         ),
     ),
 )

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from attnbench.sweeps.experiments.state_tracking.claims import KEYS
-from attnbench.sweeps.plotting import chance_and_oracle, figure_legend, panels, save, seed_range
+from attnbench.sweeps.plotting import bootstrap_interval, chance_and_oracle, figure_legend, panels, save, seed_range
 from attnbench.sweeps.token_claims import accuracies, seed_summary
 from attnbench.sweeps.token_figures import learning_curves
 
@@ -18,7 +18,7 @@ NAMES = {
     "deltanet_neg": r"DeltaNet, eigenvalues in $[-1, 1]$",
     "lla": "LLA",
 }
-TASKS = {"S3": r"$S_3$ word problem", "parity": "parity"}
+TASKS = {"S3": r"$S_3$ word problem", "parity": "parity", "mod_arith": "modular arithmetic (mod 5)"}
 
 
 def summary(table: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
@@ -33,9 +33,9 @@ def _centred(table: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Accuracy vs example length per task: one line per mixer (seed mean, bars: seed range inside [0, 1],
-    dots: seeds), the in-distribution point (square), chance, oracle and the train/test boundary, one
-    legend. Writes ``accuracy.png``."""
+    """Accuracy vs example length per task: one line per mixer (seed mean, bars: its 95% bootstrap interval,
+    inside [0, 1]; dots: seeds), the in-distribution point (square, same interval), chance, oracle and the
+    train/test boundary, one legend. Writes ``accuracy.png`` and the learning curves."""
     test, ind = _centred(table, "test_accuracy"), _centred(table, "id_accuracy")
     tasks = list(dict.fromkeys(test["task"]))
     models = list(dict.fromkeys(test["model"]))
@@ -49,20 +49,22 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
                 "length",
                 NAMES.get(model, model),
                 shift=shift,
+                interval="bootstrap",
                 color=color,
             )
             own = ind[(ind["task"] == name) & (ind["model"] == model)]
-            cells = own.groupby("length")["value"].agg(["mean", "min", "max"]).reset_index()
-            ax.errorbar(
-                cells["length"] + shift,
-                cells["mean"],
-                yerr=np.vstack([cells["mean"] - cells["min"], cells["max"] - cells["mean"]]),
-                marker="s",
-                mfc="none",
-                color=color,
-                capsize=3,
-                ls="none",
-            )
+            if not own.empty:
+                mean, (low, high) = own["value"].mean(), bootstrap_interval(own["value"].to_numpy())
+                ax.errorbar(
+                    own["length"].iloc[0] + shift,
+                    mean,
+                    yerr=[[mean - low], [high - mean]],
+                    marker="s",
+                    mfc="none",
+                    color=color,
+                    capsize=3,
+                    ls="none",
+                )
         chance_and_oracle(ax, float(np.nanmax(table.loc[table["task"] == name, "chance"])))
         ax.axvline(
             table["train_max_len"].dropna().iloc[0], color="k", lw=0.8, alpha=0.5, label="longest training length"

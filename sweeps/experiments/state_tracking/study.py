@@ -2,7 +2,8 @@
 
 Setting of Grazzi et al. 2025 ("Unlocking State-Tracking in Linear RNNs Through Negative Eigenvalues",
 Sec. 5): train on lengths 3..40, test on 40..256. For each (task, mixer) the shared `Backbone` (no position
-embedding, so order comes from the mixer alone) is trained at every (seed, lr) in one batched run
+embedding, so order comes from the mixer and the short convolution before it, whose zero padding also marks
+the first token) is trained at every (seed, lr) in one batched run
 (`attnbench.sweeps.token_training.select_learning_rate`, which also records validation learning curves); the lr
 with the best mean validation accuracy (validation lengths = test lengths, as in Grazzi et al.) is kept and
 scored once on the test split, binned by example length, and on fresh in-distribution batches. Word
@@ -59,7 +60,9 @@ PAPER = {
 class StateTrackingParams(Params):
     """The state-tracking grid: tasks x mixers at one width; train lengths, test lengths and their bins."""
 
-    tasks: list[str] = param(["parity", "S3"], choices=TASK_NAMES, help="tasks (a group name: its word problem)")
+    tasks: list[str] = param(
+        ["parity", "mod_arith", "S3"], choices=TASK_NAMES, help="tasks (a group name: its word problem)"
+    )
     models: list[str] = param(
         ["softmax", "deltanet", "deltanet_neg", "lla"], choices=sorted(MIXERS), help="sequence mixers"
     )
@@ -67,13 +70,15 @@ class StateTrackingParams(Params):
     depth: int = param(2, ge=1, help="backbone layers")
     heads: int = param(1, ge=1, help="attention heads per layer")
     mlp_ratio: int = param(2, ge=0, help="MLP hidden width / d (0: no MLP)")
+    conv_kernel: int = param(3, ge=0, help="short causal convolution before each mixer (0: none)")
     train_min_len: int = param(3, ge=3, help="shortest training example")
     train_max_len: int = param(40, ge=3, help="longest training example")
     eval_min_len: int = param(40, ge=3, help="shortest validation / test example")
     eval_max_len: int = param(128, ge=3, help="longest validation / test example")
     length_bins: list[int] = param([40, 64, 96, 128], ge=3, help="increasing test-length bin edges")
-    lrs: list[float] = param([3e-3], gt=0, help="Adam learning rates searched on the validation split")
-    steps: int = param(400, ge=1, help="Adam steps per learning rate")
+    lrs: list[float] = param([1e-3, 3e-3, 1e-2], gt=0, help="AdamW learning rates searched on the validation split")
+    weight_decay: float = param(0.1, ge=0, help="AdamW's decoupled weight decay")
+    steps: int = param(400, ge=1, help="AdamW steps per member (warm-up 10%, then cosine decay)")
     batch_size: int = param(32, ge=1, help="training examples per step")
     seeds: int = param(3, ge=2, help="seeds per cell (>= 2: the claims compare seed means by t-test)")
     eval_batches: int = param(4, ge=1, help="validation, test and in-distribution batches per cell")
@@ -179,6 +184,7 @@ def run(params: StateTrackingParams, ctx: RunContext) -> pd.DataFrame:
                     heads=params.heads,
                     mlp_ratio=params.mlp_ratio,
                     max_len=0,
+                    conv_kernel=params.conv_kernel,
                 )
                 cell = {"task": name, "model": model, "chance": chance_accuracy(task)}
                 selected = select_learning_rate(
@@ -187,6 +193,7 @@ def run(params: StateTrackingParams, ctx: RunContext) -> pd.DataFrame:
                     task,
                     params.lrs,
                     steps=params.steps,
+                    weight_decay=params.weight_decay,
                     val_batches=val,
                     cell=cell,
                     device=ctx.device,
