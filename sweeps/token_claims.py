@@ -120,20 +120,3 @@ def shown(comparison: Comparison) -> str:
         f"Δ {comparison.difference:+.3f} (p={comparison.pvalue:.2g}, level {comparison.level:.2g}, "
         f"detectable |Δ| ≥ {comparison.detectable:.3f})"
     )
-
-
-def final_curve_change(rows: pd.DataFrame, window: float = 0.3) -> float:
-    """The largest change (max − min) of any evaluated seed's validation accuracy over the last ``window`` of
-    its training steps (the ``val_accuracy_curve`` rows of the scored lr; rows of an lr search, ``stage`` =
-    "lr_search", are left out): small when every seed's curve has flattened by the end of training."""
-    curves = rows[rows["metric"] == "val_accuracy_curve"]
-    if "stage" in curves.columns:
-        curves = curves[curves["stage"] != "lr_search"]
-    tested = rows.loc[rows["metric"] == "test_accuracy", ["model", "lr"]].drop_duplicates()
-    curves = curves.merge(tested, on=["model", "lr"])
-    if curves.empty:
-        return float("nan")
-    late = curves[curves["step"] >= (1 - window) * curves["step"].max()]
-    keys = ["model", "seed", *(c for c in ("width", "kv_pairs", "task") if c in late.columns)]
-    spread = late.groupby(keys, dropna=False)["value"].agg(lambda values: values.max() - values.min())
-    return float(spread.max())
