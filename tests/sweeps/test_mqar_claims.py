@@ -11,6 +11,7 @@ import pytest
 import torch
 from scipy import stats
 
+from attnbench.errors import ConfigError
 from attnbench.sweeps import registry
 from attnbench.sweeps.experiments.base import RunContext
 from attnbench.sweeps.experiments.mqar.claims import (
@@ -129,3 +130,26 @@ def test_bootstrap_interval_stays_inside_the_seeds() -> None:
     low, high = bootstrap_interval(np.array([1.0, 0.5, 0.98]))
     assert 0.5 <= low < high <= 1.0
     assert bootstrap_interval(np.array([0.7, 0.7])) == (0.7, 0.7)
+
+
+def test_a_significant_reversal_is_not_the_known_failure_of_deltanet_beats_linear() -> None:
+    """Both near chance but linear attention significantly ahead: the claim fails and its known failure (a lack
+    of power or of training) does not hold; an underpowered lead does."""
+    reversal = cells({("deltanet", 8, 12): [0.048, 0.040, 0.038], ("linear", 8, 12): [0.081, 0.063, 0.067]})
+    assert DELTANET_BEATS_LINEAR.check(reversal).verdict == "fail"
+    assert not DELTANET_BEATS_LINEAR.known_failure.holds(reversal)
+    underpowered = cells({("deltanet", 16, 3): [0.625, 0.919, 0.979], ("linear", 16, 3): [0.297, 0.641, 0.253]})
+    assert DELTANET_BEATS_LINEAR.check(underpowered).verdict == "fail"
+    assert DELTANET_BEATS_LINEAR.known_failure.holds(underpowered)
+
+
+def test_a_mixer_missing_from_a_cell_is_no_evidence() -> None:
+    grid = {("softmax", 8, 3): [1.0] * 3, ("lla", 16, 3): [1.0] * 3}  # LLA never trained at d = 8
+    assert LLA_GE_SOFTMAX.check(cells(grid)).verdict == "fail"
+    result = DELTANET_BEATS_LINEAR.check(cells({("linear", 8, 3): [0.2, 0.3, 0.25]}))
+    assert result.verdict == "fail" and "fewer than 2 seeds" in result.measured
+
+
+def test_a_mixer_without_a_derived_capacity_is_refused_before_any_work() -> None:
+    with pytest.raises(ConfigError, match="params.models: no recall capacity"):
+        registry.get("mqar").params(models=["softmax", "aaren"])

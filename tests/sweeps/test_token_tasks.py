@@ -1,5 +1,5 @@
 """The MQAR and state-tracking experiments: params validation, divergence handling, the batched lr search
-(each member as Adam alone, the curve rows), the figure, and the claim checks on hand-made cells (the claims
+(each member as AdamW alone, the curve rows), the figure, and the claim checks on hand-made cells (the claims
 themselves are judged by tests/claims/test_claims.py)."""
 
 from __future__ import annotations

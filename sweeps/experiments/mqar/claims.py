@@ -15,7 +15,7 @@ from scipy import stats
 
 from attnbench.sweeps.experiments.base import FALSE_FAILURE_RATE, Claim, KnownFailure, Scope, Tolerance, Verdict
 from attnbench.sweeps.experiments.mqar.study import PAPER
-from attnbench.sweeps.token_claims import accuracies, compare, compare_paired, shown
+from attnbench.sweeps.token_claims import GATE, accuracies, compare, compare_paired, shown
 
 KEYS = ["model", "width", "kv_pairs"]
 RECALLS = 0.99  # the "recalls" cut-off on a seed-mean test accuracy (basis ``cut-off``, flagged)
@@ -47,6 +47,11 @@ def _text(seeds: pd.DataFrame) -> str:
     return f"{values.mean():.3f} (seeds {', '.join(f'{v:.3f}' for v in values)})"
 
 
+def _recalls(seeds: pd.DataFrame) -> bool:
+    """At least 2 seeds, whose mean reaches `RECALLS` (a mixer missing from a cell is no evidence)."""
+    return len(seeds) >= 2 and seeds["value"].mean() >= RECALLS
+
+
 def _cells(rows: pd.DataFrame) -> list[tuple[int, int]]:
     """The (width, K) cells with test accuracies, in order."""
     tested = rows.loc[rows["metric"] == "test_accuracy", ["width", "kv_pairs"]].drop_duplicates()
@@ -59,14 +64,13 @@ def _cells(rows: pd.DataFrame) -> list[tuple[int, int]]:
 def _softmax_recalls(rows: pd.DataFrame) -> Verdict:
     """Softmax recalls in the cell (Arora et al. 2024, Fig. 2): its seed mean reaches `RECALLS`."""
     seeds = _seeds(rows)
-    ok = seeds["value"].mean() >= RECALLS
-    return Verdict("pass" if ok else "fail", f"≈ 1.0 (seed mean ≥ {RECALLS})", _text(seeds))
+    return Verdict("pass" if _recalls(seeds) else "fail", f"≈ 1.0 (seed mean ≥ {RECALLS})", _text(seeds))
 
 
 def _under_trained(rows: pd.DataFrame) -> bool:
     """Softmax below the gate at fewer steps than Zoology's, while every seed is above chance (one-sided
-    binomial test at 0.01 on the cell's eval_batches · batch_size · K scored query tokens): recall has begun
-    but not finished forming, rather than not training at all."""
+    binomial test at 0.01 on the cell's eval_batches · batch_size · K scored query tokens): it trained but did
+    not reach recall within the budget (still rising, or plateaued below it), rather than not training at all."""
     test = _seeds(rows)
     tokens = test["p.eval_batches"] * test["p.batch_size"] * test["kv_pairs"]
     above = [
@@ -94,7 +98,9 @@ SOFTMAX_LEARNS = Claim(
             "in 5 of 9 cells (every K at d=16, K=6 and 12 at d=32); below 0.99, every seed above chance 1/32: "
             "d=8 K=3 0.638 (seeds 0.253, 0.995, 0.667; one seed still rising, +0.21 over the last 30% of steps), "
             "K=6 0.126, K=12 0.063 (plateaued), and d=32 K=3 0.932 (seeds 1.000, 0.823, 0.974; still rising, "
-            "+0.17). The recall circuit forms at a seed-dependent step; at d=8 it mostly does not form in 800 steps"
+            "+0.17). The recall circuit forms at a seed-dependent step; at d=8 it mostly does not form in 800 steps, "
+            "and at K=6 and 12 the curves plateau low (≤ 0.04 change over the last 30% of steps), so there more steps "
+            "alone may not suffice"
         ),
     ),
     tiny=LEARNS_AT_TINY,
@@ -130,6 +136,8 @@ def _linear_degrades(rows: pd.DataFrame) -> Verdict:
     for width, fit, over in widths:
         a, b = _seeds(rows, width=width, kv_pairs=fit), _seeds(rows, width=width, kv_pairs=over)
         pair = a.merge(b, on="seed", suffixes=("_fit", "_over"))
+        if len(pair) < 2:
+            return Verdict("fail", "acc(K ≤ d) > acc(K > d)", f"d={width}: fewer than 2 seeds at both K={fit}, {over}")
         drop = compare_paired(pair["value_fit"], pair["value_over"], "greater", comparisons=len(widths))
         results.append(drop)
     measured = "; ".join(
@@ -141,18 +149,19 @@ def _linear_degrades(rows: pd.DataFrame) -> Verdict:
     return Verdict("pass" if ok else "fail", "acc(K ≤ d) > acc(K > d) at every such width", measured)
 
 
-def _does_not_recall_where_pairs_fit(rows: pd.DataFrame) -> bool:
-    """Linear attention is below the recall gate even at the largest K its state holds, at every compared
-    width: the drop past the capacity has no recalled baseline to fall from."""
+def _does_not_learn_where_pairs_fit(rows: pd.DataFrame) -> bool:
+    """Linear attention is below the suite's "learns" gate (`attnbench.sweeps.token_claims.GATE`) even at the
+    largest K its state holds, at every compared width: the drop past the capacity has no learned baseline to
+    fall from (a cell that learns at K ≤ d and does not drop past d is a refutation, not this failure)."""
     widths = _straddled(rows)
-    return bool(widths) and all(_seeds(rows, width=w, kv_pairs=fit)["value"].mean() < RECALLS for w, fit, _ in widths)
+    return bool(widths) and all(_seeds(rows, width=w, kv_pairs=fit)["value"].mean() < GATE for w, fit, _ in widths)
 
 
 LINEAR_DEGRADES = Claim(
     "mqar.linear_degrades",
-    "Linear attention's accuracy falls, at fixed width, once K exceeds the d pairs its d×d state holds",
-    "derived (exact recall needs linearly independent keys, K ≤ d); Arora et al. 2024 (Zoology), Sec. 4",
-    "theorem",
+    "Linear attention's accuracy falls, at fixed width, once K exceeds the d pairs its d×d state can recall exactly",
+    "Arora et al. 2024 (Zoology), Sec. 4; the capacity d is the derived upper bound of theory/recall_capacity.py",
+    "reported",
     Scope(
         cells=(),
         where={"model": ("linear",)},
@@ -162,13 +171,16 @@ LINEAR_DEGRADES = Claim(
     _linear_degrades,
     figure="accuracy.png",
     known_failure=KnownFailure(
-        _does_not_recall_where_pairs_fit,
+        _does_not_learn_where_pairs_fit,
         (
-            "quick profile (800 steps at the searched lr 3e-2, whose calibration accuracy was 0.25): linear attention "
+            "quick profile (800 steps at the searched lr 3e-2, the largest of the grid {3e-3, 1e-2, 3e-2}, whose "
+            "calibration accuracies rise with the lr: 0.138, 0.170, 0.250, so a larger lr might train it further): "
+            "linear attention "
             "(identity map, unnormalised) does not learn recall even where the pairs fit: at d=8, K=6 0.100 → K=12 "
             "0.071 (chance 0.031; paired drop +0.030, p=0.12); its best cell is d=32, K=3 at 0.692 (seeds 0.992, "
             "0.714, 0.370) and its curves are flat by the end (≤ 0.07 change over the last 30% of steps), so the "
-            "capacity drop has no recalled baseline to fall from"
+            "capacity drop has no learned baseline to fall from. The check compares only K beside the capacity: "
+            "softmax (no capacity limit) also falls from K=6 to K=12 at d=8 (0.126 → 0.063)"
         ),
     ),
     tiny=LEARNS_AT_TINY,
@@ -184,6 +196,8 @@ def _deltanet_beats_linear(rows: pd.DataFrame) -> Verdict:
     (seed mean ≥ `RECALLS`: a tie at the ceiling, where nothing is left to beat)."""
     delta, linear = _seeds(rows, model="deltanet"), _seeds(rows, model="linear")
     measured = f"deltanet {_text(delta)} vs linear {_text(linear)}"
+    if min(len(delta), len(linear)) < 2:
+        return Verdict("fail", f"deltanet > linear, or both ≥ {RECALLS}", f"{measured}: fewer than 2 seeds")
     if min(delta["value"].mean(), linear["value"].mean()) >= RECALLS:
         return Verdict("pass", f"deltanet > linear, or both ≥ {RECALLS}", measured, note="both recall: a tie")
     gain = compare(delta["value"], linear["value"], "greater")
@@ -193,12 +207,15 @@ def _deltanet_beats_linear(rows: pd.DataFrame) -> Verdict:
 
 
 def _underpowered_or_untrained(rows: pd.DataFrame) -> bool:
-    """DeltaNet is not significantly above linear attention because neither recalls in the cell, or because
-    DeltaNet's mean is ahead but 3 seeds cannot resolve it: a failure of training or of power, not a reversal
-    where DeltaNet recalls and linear attention beats it."""
+    """DeltaNet is neither significantly above nor significantly below linear attention (one-sided Welch tests at
+    0.01), and either neither recalls in the cell or DeltaNet's mean is ahead: a failure of training or of power
+    at 3 seeds. A cell where linear attention is significantly ahead is a reversal, not this failure."""
     delta, linear = _seeds(rows, model="deltanet")["value"], _seeds(rows, model="linear")["value"]
+    if min(len(delta), len(linear)) < 2:
+        return False
     neither = max(delta.mean(), linear.mean()) < RECALLS
-    return not compare(delta, linear, "greater").significant and (neither or delta.mean() > linear.mean())
+    tied = not compare(delta, linear, "greater").significant and not compare(delta, linear, "less").significant
+    return tied and (neither or delta.mean() > linear.mean())
 
 
 DELTANET_BEATS_LINEAR = Claim(
@@ -222,7 +239,9 @@ DELTANET_BEATS_LINEAR = Claim(
             "quick profile: DeltaNet is significantly ahead in 3 of 9 cells (d=16 K=6 0.829 vs 0.178; d=32 K=6 0.997 "
             "vs 0.163, K=12 0.996 vs 0.090) and recalls at every K at d=32; it is ahead without significance at 3 "
             "seeds at d=16 K=3 (0.841 vs 0.397, p=0.027), d=16 K=12 (0.355 vs 0.067, p=0.036) and d=32 K=3 (0.999 "
-            "vs 0.692, linear's seeds 0.992, 0.714, 0.370, p=0.11); at d=8 neither learns (≤ 0.26, chance 0.031)"
+            "vs 0.692, linear's seeds 0.992, 0.714, 0.370, p=0.11); at d=8 neither recalls (≤ 0.26, chance 0.031) and "
+            "linear attention is ahead in all three cells, significantly at K=12 (0.071 vs 0.042, one-sided p=0.009): "
+            "that cell is a reversal, outside this known failure"
         ),
     ),
     tiny=LEARNS_AT_TINY,
@@ -234,9 +253,7 @@ DELTANET_BEATS_LINEAR = Claim(
 
 def _recalled_by_softmax(rows: pd.DataFrame) -> list[tuple[int, int]]:
     """The (width, K) cells where softmax's seed mean reaches `RECALLS`."""
-    return [
-        (w, k) for w, k in _cells(rows) if _seeds(rows, model="softmax", width=w, kv_pairs=k)["value"].mean() >= RECALLS
-    ]
+    return [(w, k) for w, k in _cells(rows) if _recalls(_seeds(rows, model="softmax", width=w, kv_pairs=k))]
 
 
 def _lla_at_least_softmax(rows: pd.DataFrame) -> Verdict:
@@ -246,7 +263,7 @@ def _lla_at_least_softmax(rows: pd.DataFrame) -> Verdict:
     expected = f"lla ≥ {RECALLS} wherever softmax ≥ {RECALLS}"
     if not recalled:
         return Verdict("fail", expected, f"softmax recalls in none of the {len(_cells(rows))} cells: no evidence")
-    below = [(w, k) for w, k in recalled if _seeds(rows, model="lla", width=w, kv_pairs=k)["value"].mean() < RECALLS]
+    below = [(w, k) for w, k in recalled if not _recalls(_seeds(rows, model="lla", width=w, kv_pairs=k))]
     measured = f"softmax recalls in {len(recalled)} of {len(_cells(rows))} cells; LLA below {RECALLS} in " + (
         "none of them"
         if not below

@@ -33,14 +33,22 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _capacity_widths(table: pd.DataFrame, model: str, pairs: list[int]) -> dict[int, float]:
-    """Per K: the width at which ``model``'s state starts to hold K pairs (capacity ∝ width), none for a
-    growing cache (infinite capacity)."""
+    """Per K: the width at which ``model``'s state starts to hold K pairs (capacity ∝ width); none for a
+    growing cache (infinite capacity) or where no capacity is stored."""
     own = table[(table["model"] == model) & (table["metric"] == "test_accuracy")]
-    per_width = own.groupby("width")["capacity"].first()
+    per_width = own.groupby("width")["capacity"].first() if "capacity" in own else pd.Series(dtype=float)
     if per_width.empty or not all(math.isfinite(c) for c in per_width):
         return {}
     pairs_per_width = float((per_width / per_width.index.to_series()).iloc[0])
     return {k: k / pairs_per_width for k in pairs}
+
+
+def _capacity_is(table: pd.DataFrame, model: str, value: float) -> bool:
+    """Every stored capacity of ``model`` equals ``value`` (False where none is stored)."""
+    if "capacity" not in table:
+        return False
+    stored = table.loc[table["model"] == model, "capacity"].dropna()
+    return bool(len(stored)) and bool((stored == value).all())
 
 
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -69,9 +77,9 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         for kv in drawn:
             label = "width whose state holds $K$ pairs (capacity; colour: $K$)"
             ax.axvline(capacity[kv], color=f"C{pairs.index(kv)}", lw=1.0, ls=":", label=label)
-        if not capacity:
+        if not capacity and _capacity_is(table, model, math.inf):
             ax.annotate("no fixed-size state", (0.5, 0.06), xycoords="axes fraction", ha="center", fontsize=7)
-        elif not drawn:
+        elif capacity and not drawn:
             ax.annotate("state holds every $K$ here", (0.5, 0.06), xycoords="axes fraction", ha="center", fontsize=7)
         chance_and_oracle(ax, chance)
         ax.axhline(RECALLS, color="C3", lw=0.8, ls="-.", label=f"recall gate of the claims ({RECALLS:g})")

@@ -110,6 +110,10 @@ class MQARParams(Params):
                 "params.max_width",
                 f"leaves {model!r} no width of params.widths={self.widths} (cap {self.max_width.get(model)})",
             )
+            try:
+                recall_capacity(model, self.widths[0], self.heads)
+            except ValueError as error:
+                raise ConfigError(f"params.models: {error}") from None
 
     def calibration_cell(self, model: str) -> tuple[int, int]:
         """The (width, K) of ``model``'s lr search: the median of its widths and of ``kv_pairs`` (upper median)."""
