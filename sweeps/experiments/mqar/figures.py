@@ -32,23 +32,19 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return seed_summary(accuracies(table, "test_accuracy", KEYS), KEYS)
 
 
-def _capacity_widths(table: pd.DataFrame, model: str, pairs: list[int]) -> dict[int, float]:
-    """Per K: the width at which ``model``'s state starts to hold K pairs (capacity ∝ width); none for a
-    growing cache (infinite capacity) or where no capacity is stored."""
+def _capacity_widths(table: pd.DataFrame, model: str, pairs: list[int]) -> dict[int, float] | None:
+    """Per K: the width at which ``model``'s state starts to hold K pairs (capacity ∝ width); ``{}`` for a
+    growing cache (every stored capacity infinite), None where no capacity is stored or it is mixed."""
     own = table[(table["model"] == model) & (table["metric"] == "test_accuracy")]
-    per_width = own.groupby("width")["capacity"].first() if "capacity" in own else pd.Series(dtype=float)
-    if per_width.empty or not all(math.isfinite(c) for c in per_width):
+    per_width = own.groupby("width")["capacity"].first().dropna() if "capacity" in own else pd.Series(dtype=float)
+    if per_width.empty:
+        return None
+    if all(math.isinf(c) for c in per_width):
         return {}
+    if not all(math.isfinite(c) for c in per_width):
+        return None
     pairs_per_width = float((per_width / per_width.index.to_series()).iloc[0])
     return {k: k / pairs_per_width for k in pairs}
-
-
-def _capacity_is(table: pd.DataFrame, model: str, value: float) -> bool:
-    """Every stored capacity of ``model`` equals ``value`` (False where none is stored)."""
-    if "capacity" not in table:
-        return False
-    stored = table.loc[table["model"] == model, "capacity"].dropna()
-    return bool(len(stored)) and bool((stored == value).all())
 
 
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -73,11 +69,11 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
                 shift = 0.02 * (i - (len(pairs) - 1) / 2)
                 seed_range(ax, own, "width", rf"$K={kv}$ pairs", shift=shift, interval="bootstrap", color=f"C{i}")
         capacity = _capacity_widths(table, model, pairs)
-        drawn = [kv for kv in pairs if kv in capacity and widths[0] / 1.4 <= capacity[kv] <= widths[-1] * 1.4]
+        drawn = [kv for kv in (capacity or {}) if widths[0] / 1.4 <= capacity[kv] <= widths[-1] * 1.4]
         for kv in drawn:
             label = "width whose state holds $K$ pairs (capacity; colour: $K$)"
             ax.axvline(capacity[kv], color=f"C{pairs.index(kv)}", lw=1.0, ls=":", label=label)
-        if not capacity and _capacity_is(table, model, math.inf):
+        if capacity == {}:
             ax.annotate("no fixed-size state", (0.5, 0.06), xycoords="axes fraction", ha="center", fontsize=7)
         elif capacity and not drawn:
             ax.annotate("state holds every $K$ here", (0.5, 0.06), xycoords="axes fraction", ha="center", fontsize=7)
