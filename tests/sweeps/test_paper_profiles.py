@@ -28,3 +28,11 @@ def test_paper_profile_completes_one_cell(name: str) -> None:
     accuracy = table[table["metric"] == "test_accuracy"]
     assert not accuracy.empty and accuracy["value"].between(0, 1).all()
     assert set(table.loc[table["metric"] == "val_accuracy_curve", "step"]) == {1, 2}
+
+
+def test_state_tracking_paper_profile_keeps_grazzis_length_split() -> None:
+    """The quick profile trains at lengths 3..10 and tests at 10..40; the paper profile is Grazzi et al.'s split,
+    train 3..40 and test 40..256 (Sec. 5)."""
+    quick, paper = (registry.get("state_tracking").params_of(p) for p in ("quick", "paper"))
+    assert (quick.train_min_len, quick.train_max_len, quick.eval_min_len, quick.eval_max_len) == (3, 10, 10, 40)
+    assert (paper.train_min_len, paper.train_max_len, paper.eval_min_len, paper.eval_max_len) == (3, 40, 40, 256)
