@@ -8,7 +8,16 @@ sweeps/experiments/mqar/study.py): E = 9 members (3 seeds × 3 lrs) trained for 
 - batched: `attnbench.sweeps.batched_members.train_batched` on all 9 at once (vmap, or its loop fallback where
   vmap cannot run the mixer), AdamW at the same weight decay and warm-up-cosine schedule, so both paths
   compute the same trajectories: ``max_param_gap`` is the largest parameter difference between them (fp32).
-Each at 1 and 2 torch threads, timed by `benchmarks.timing.measure`; per-member steps/s = E·steps / median time.
+Each at 1 and 2 torch threads, timed by `benchmarks.timing.measure` at ``--steps`` and at 3 × ``--steps``
+steps: per-member steps/s is the steady-state rate E·(3s − s) / (t₃ₛ − tₛ), so building the models, the vmap
+probe and the first batch (``setup_s``, the time extrapolated to 0 steps) are not counted in it.
+
+Roofline: ``matmul_gflop`` is the matrix-product work of one member's training step (forward + backward,
+counted by ``torch.utils.flop_counter.FlopCounterMode``: matrix products and convolutions only, no
+elementwise work), so ``matmul_gflop_per_s`` = that work × per-member steps/s is the rate at which a path
+does its matrix products; the ``peak`` rows time one 2048 × 2048 fp32 product at each thread count, the
+machine's dense-matmul ceiling. A path far below the ceiling is bound by elementwise work and per-op
+overhead, which batching members cannot remove.
 
 LLA paths: forward+backward (loss = Σ o²) of each exact LLA path at the backbone's mixer shape, q, k, v of
 (32, 1, 48, 32): blockwise FlashLLA with the Cholesky solve (the backbone's CPU path) and with CG (32 iterations),
@@ -17,7 +26,7 @@ attention at the same shape is the yardstick. The fastest LLA path is printed.
 
 Writes results/benchmarks/token_training.{csv,png,pdf}: one row per timing (``section`` training or lla_path).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_token_training.py [--steps 5 --lla-steps 2 --threads 1 2]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_token_training.py [--steps 4 --lla-steps 2 --threads 1 2]
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 from timing import measure
+from torch.utils.flop_counter import FlopCounterMode
 
 from attnbench.kernels.lla import lla
 from attnbench.kernels.lla.reference import lla_reference
@@ -104,34 +114,71 @@ def batched(factory: Callable[[], Backbone], steps: int) -> tuple[torch.Tensor, 
     return run.stacked.flat.detach(), run.fallback is None
 
 
+def step_gflop(factory: Callable[[], Backbone]) -> float:
+    """The matrix-product work (GFLOP) of one member's training step: forward and backward on one batch."""
+    torch.manual_seed(0)
+    model, batch = factory(), TASK.sample("train", 0)
+    with FlopCounterMode(display=False) as counter:
+        masked_token_loss(model(batch.inputs), batch.targets, batch.loss_mask).backward()
+    return counter.get_total_flops() / 1e9
+
+
 def training_rows(mixer: str, steps: int, threads: int) -> list[dict]:
-    """Loop and batched timings of ``mixer`` (one row each) and the parameter gap between the two paths."""
+    """Loop and batched timings of ``mixer`` (one row each, at ``steps`` and 3 × ``steps``), their steady-state
+    rates and matrix-product throughput, and the parameter gap between the two paths (after 3 × ``steps``)."""
     factory = partial(
         Backbone, TASK.vocab_size, 32, 2, mixer, heads=1, mlp_ratio=0, max_len=TASK.seq_len, conv_kernel=3
     )
+    paths = {"loop": lambda n: (loop(factory, n), False), "batched": lambda n: batched(factory, n)}
     last: dict[str, tuple] = {}
     timings = {
-        "loop": measure(lambda: last.__setitem__("loop", (loop(factory, steps), False)), max_run_time=2),
-        "batched": measure(lambda: last.__setitem__("batched", batched(factory, steps)), max_run_time=2),
+        (path, n): measure(lambda f=run, n=n, path=path: last.__setitem__(path, f(n)), max_run_time=2)
+        for path, run in paths.items()
+        for n in (steps, 3 * steps)
     }
     gap = float((last["loop"][0] - last["batched"][0]).abs().max())
-    members = len(SEEDS) * len(LRS)
-    return [
-        {
-            "section": "training",
-            "mixer": mixer,
-            "path": path,
-            "threads": threads,
-            "members": members,
-            "steps": steps,
-            **timing.columns("time"),
-            "member_steps_per_s": members * steps / timing.median_s,
-            "vmapped": last[path][1],
-            "max_param_gap": gap,
-            "load_average": timing.load_average,
-        }
-        for path, timing in timings.items()
-    ]
+    members, gflop = len(SEEDS) * len(LRS), step_gflop(factory)
+    rows = []
+    for path in paths:
+        short, long = timings[path, steps], timings[path, 3 * steps]
+        seconds_per_step = (long.median_s - short.median_s) / (2 * steps)
+        rate = members / seconds_per_step
+        rows.append(
+            {
+                "section": "training",
+                "mixer": mixer,
+                "path": path,
+                "threads": threads,
+                "members": members,
+                "steps": 3 * steps,
+                **long.columns("time"),
+                "time_short_s": short.median_s,
+                "setup_s": short.median_s - steps * seconds_per_step,
+                "member_steps_per_s": rate,
+                "matmul_gflop": gflop,
+                "matmul_gflop_per_s": gflop * rate,
+                "vmapped": last[path][1],
+                "max_param_gap": gap,
+                "load_average": long.load_average,
+            }
+        )
+    return rows
+
+
+def peak_row(threads: int, size: int = 2048) -> dict:
+    """The dense fp32 matmul ceiling at ``threads``: one ``size`` × ``size`` product, in GFLOP/s."""
+    a = torch.randn(size, size, generator=torch.Generator().manual_seed(0))
+    timing = measure(lambda: a @ a, max_run_time=2)
+    return {
+        "section": "peak",
+        "mixer": "",
+        "path": f"matmul {size}x{size}",
+        "threads": threads,
+        **timing.columns("time"),
+        "matmul_gflop": 2 * size**3 / 1e9,
+        "matmul_gflop_per_s": 2 * size**3 / 1e9 / timing.median_s,
+        "load_average": timing.load_average,
+    }
 
 
 def lla_path_rows(threads: int) -> list[dict]:
@@ -209,13 +256,22 @@ def summary(table: pd.DataFrame) -> str:
     for threads, group in paths.groupby("threads"):
         best = group.loc[group["time_s"].idxmin()]
         lines.append(f"fastest exact LLA path, {threads} thread(s): {best['path']} ({best['time_s'] * 1e3:.1f} ms)")
+    peaks = table[table["section"] == "peak"].set_index("threads")["matmul_gflop_per_s"]
+    for (mixer, threads), group in training.groupby(["mixer", "threads"], sort=False):
+        if mixer in ("softmax", "linear") and threads in peaks:
+            rates = group.set_index("path")["matmul_gflop_per_s"]
+            lines.append(
+                f"{mixer}, {threads} thread(s): matrix products at {rates['loop']:.1f} (loop) / "
+                f"{rates['batched']:.1f} (batched) GFLOP/s, ceiling {peaks[threads]:.1f} GFLOP/s; 4x the loop "
+                f"would need {4 * rates['loop'] / peaks[threads]:.0%} of the ceiling"
+            )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=5, help="training steps per timed run")
-    parser.add_argument("--lla-steps", type=int, default=2, help="training steps per timed run of LLA")
+    parser.add_argument("--steps", type=int, default=4, help="training steps of the shorter timed run (the longer: 3x)")
+    parser.add_argument("--lla-steps", type=int, default=2, help="--steps for LLA")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--mixers", nargs="+", default=list(MIXERS), choices=MIXERS)
     args = parser.parse_args()
@@ -226,6 +282,7 @@ def main() -> None:
             rows += training_rows(mixer, args.lla_steps if mixer == "lla" else args.steps, threads)
             print(f"{mixer}, {threads} thread(s): done", flush=True)
         rows += lla_path_rows(threads)
+        rows.append(peak_row(threads))
     table = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     table.to_csv(OUT / "token_training.csv", index=False)

@@ -9,15 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from attnbench.sweeps.plotting import figure_legend, panels, save
-
-
-def selected_curves(table: pd.DataFrame, cell: Sequence[str]) -> pd.DataFrame:
-    """The ``val_accuracy_curve`` rows of the lr each (model, *cell*) selected: the lr its ``test_accuracy``
-    rows carry (`attnbench.sweeps.token_training.select_learning_rate` scores only that one), of the scored
-    stage only where the rows carry a ``stage`` (an lr search on calibration seeds is never scored)."""
-    keys = ["model", *cell, "lr", *(["stage"] if "stage" in table.columns else [])]
-    chosen = table.loc[table["metric"] == "test_accuracy", keys].drop_duplicates()
-    return table[table["metric"] == "val_accuracy_curve"].merge(chosen, on=keys)
+from attnbench.sweeps.token_claims import PLATEAU, selected_curves
 
 
 def mixer_order(models: Iterable[str], names: Mapping[str, str]) -> list[str]:
@@ -31,7 +23,9 @@ def learning_curves(
 ) -> Path:
     """One panel per mixer (``columns`` to a row): every cell's validation accuracy against step at its selected
     lr, the seed mean as a line and each seed as a thin line, with chance (one line, or one per cell in its
-    colour where the cells' chances differ) and the oracle; writes ``learning_curves.png``."""
+    colour where the cells' chances differ), the oracle and the second half of training, where a saturated seed
+    stays within `attnbench.sweeps.token_claims.PLATEAU` of its final accuracy
+    (`attnbench.sweeps.token_claims.saturation`); writes ``learning_curves.png``."""
     curves = selected_curves(table, cell)
     models = mixer_order(curves["model"], names)
     fig, axes = panels(-(-len(models) // columns), min(columns, len(models)), sharey=True)
@@ -52,6 +46,15 @@ def learning_curves(
         if shared_chance is not None:
             ax.axhline(shared_chance, color="grey", lw=0.8, ls="--", label="chance")
         ax.axhline(1.0, color="k", lw=0.8, ls=":", label="oracle")
+        end = float(own["step"].max())
+        ax.axvspan(
+            end / 2,
+            end,
+            color="grey",
+            alpha=0.1,
+            lw=0,
+            label=f"second half: a saturated seed stays within {PLATEAU} of its end",
+        )
         ax.set(xlabel="training step", ylabel="validation accuracy", title=names.get(model, model), ylim=(-0.02, 1.05))
     figure_legend(fig, axes, ncols=4)
     return save(fig, out_dir, "learning_curves.png")

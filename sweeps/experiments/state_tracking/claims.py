@@ -4,7 +4,9 @@ Each check gets one cell's rows (`attnbench.sweeps.experiments.base.Scope`): the
 (``id_accuracy``, lengths train_min_len..train_max_len, ``length_low`` = train_min_len) and the test
 accuracy per example-length bin (``test_accuracy``, ``length_low`` = the bin's lower edge). "Solves" and
 "fits" are the flagged cut-off `attnbench.sweeps.token_claims.GATE` on a seed mean; comparisons between
-mixers are Welch's t-test over seeds (`attnbench.sweeps.token_claims.compare`).
+mixers are Welch's t-test over seeds (`attnbench.sweeps.token_claims.compare`). Where
+`state_tracking.lla_matches_softmax` fails, its note says whether the learning curves saturated
+(`attnbench.sweeps.token_claims.saturation`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from attnbench.sweeps.experiments.base import Claim, KnownFailure, Scope, Tolerance, Verdict
-from attnbench.sweeps.token_claims import GATE, Comparison, accuracies, compare, shown
+from attnbench.sweeps.token_claims import GATE, Comparison, accuracies, compare, saturation, shown
 
 KEYS = ["task", "model", "length_low", "length_high"]
 SCORED = ("id_accuracy", "test_accuracy")  # the scored metrics (not the lr search's val_accuracy)
@@ -173,10 +175,11 @@ def _lla_matches_softmax(rows: pd.DataFrame) -> Verdict:
     fitted, tests = _lla_vs_softmax(rows)
     agree = not any(test.significant for _, test in tests)
     measured = "; ".join(f"{label}: {shown(test)}" for label, test in tests) + f"; best train accuracy {fitted:.3f}"
+    expected = f"no significant difference, on a task one of them fits (≥ {GATE})"
+    if agree and fitted >= GATE:
+        return Verdict("pass", expected, measured)
     return Verdict(
-        "pass" if agree and fitted >= GATE else "fail",
-        f"no significant difference, on a task one of them fits (≥ {GATE})",
-        measured,
+        "fail", expected, measured, note="; ".join(saturation(rows, ["task"], model) for model in ("lla", "softmax"))
     )
 
 
@@ -193,8 +196,9 @@ LLA_MATCHES_SOFTMAX = Claim(
     "reported",
     Scope(
         cells=("task",),
-        where={"model": ("softmax", "lla"), "metric": SCORED},
-        reason="the claim compares LLA with softmax, on every task, in distribution and at every test length",
+        where={"model": ("softmax", "lla"), "metric": (*SCORED, "val_accuracy_curve")},
+        reason="the claim compares LLA with softmax, on every task, in distribution and at every test length "
+        "(and reads their learning curves where it fails)",
     ),
     Tolerance(
         f"p ≥ 0.01; fits ≥ {GATE}",
@@ -211,7 +215,11 @@ LLA_MATCHES_SOFTMAX = Claim(
             "quick profile (width 32, 3000 steps, 3 lrs searched, 3 seeds; train 3..10, test 10..40): on parity "
             "LLA fits (0.984 in distribution) and agrees with softmax (0.828-0.953) in every range, so the claim is "
             "tested there and holds; on S3 (best in-distribution seed mean 0.775, chance 0.167) and modular "
-            "arithmetic (0.815, chance 0.2) they agree but neither fits, so those two tasks stay untested"
+            "arithmetic (0.815, chance 0.2) they agree but neither fits, so those two tasks stay untested. Neither "
+            "task's learning curves are saturated (the cell notes): on S3 every seed still gains +0.025 to +0.049 "
+            "over steps 1500→3000; on modular arithmetic the curves sit at chance (0.14-0.28) because validation is "
+            "at the test lengths, on 128 scored tokens whose binomial standard error (≈ 0.035) exceeds the 0.02 "
+            "read-out, so they show neither saturation nor the progress of the in-distribution fit"
         ),
     ),
 )
