@@ -8,16 +8,16 @@ sweeps/experiments/mqar/study.py): E = 9 members (3 seeds × 3 lrs) trained for 
 - batched: `attnbench.sweeps.batched_members.train_batched` on all 9 at once (vmap, or its loop fallback where
   vmap cannot run the mixer), AdamW at the same weight decay and warm-up-cosine schedule, so both paths
   compute the same trajectories: ``max_param_gap`` is the largest parameter difference between them (fp32).
-Each at 1 and 2 torch threads, timed by `benchmarks.timing.measure` at ``--steps`` and at 3 × ``--steps``
-steps: per-member steps/s is the steady-state rate E·(3s − s) / (t₃ₛ − tₛ), so building the models, the vmap
-probe and the first batch (``setup_s``, the time extrapolated to 0 steps) are not counted in it.
+Each at 1 and 2 torch threads, timed by `benchmarks.timing.measure`; per-member steps/s = E·steps / median time
+(building the 9 models and the first batch, ≈ 0.1 s, is inside each timed run and lowers both paths' rates).
 
 Roofline: ``matmul_gflop`` is the matrix-product work of one member's training step (forward + backward,
 counted by ``torch.utils.flop_counter.FlopCounterMode``: matrix products and convolutions only, no
 elementwise work), so ``matmul_gflop_per_s`` = that work × per-member steps/s is the rate at which a path
 does its matrix products; the ``peak`` rows time one 2048 × 2048 fp32 product at each thread count, the
-machine's dense-matmul ceiling. A path far below the ceiling is bound by elementwise work and per-op
-overhead, which batching members cannot remove.
+machine's dense-matmul ceiling, and the backbone's own (batch·length, 32) × (32, 32) projection as one bmm over the
+9 members, the ceiling at the model's shapes. A path far below the ceilings is bound by elementwise work and
+per-op overhead, which batching members cannot remove.
 
 LLA paths: forward+backward (loss = Σ o²) of each exact LLA path at the backbone's mixer shape, q, k, v of
 (32, 1, 48, 32): blockwise FlashLLA with the Cholesky solve (the backbone's CPU path) and with CG (32 iterations),
@@ -26,7 +26,7 @@ attention at the same shape is the yardstick. The fastest LLA path is printed.
 
 Writes results/benchmarks/token_training.{csv,png,pdf}: one row per timing (``section`` training or lla_path).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_token_training.py [--steps 4 --lla-steps 2 --threads 1 2]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_token_training.py [--steps 5 --lla-steps 2 --threads 1 2]
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ MIXERS = (
 TASK = MQARConfig(vocab_size=64, seq_len=48, num_kv_pairs=12, batch_size=32)
 WEIGHT_DECAY = 0.1
 SEEDS, LRS = (0, 1, 2), (1e-3, 3e-3, 1e-2)
+MEMBERS = len(SEEDS) * len(LRS)
 CPU = torch.device("cpu")
 
 
@@ -124,61 +125,66 @@ def step_gflop(factory: Callable[[], Backbone]) -> float:
 
 
 def training_rows(mixer: str, steps: int, threads: int) -> list[dict]:
-    """Loop and batched timings of ``mixer`` (one row each, at ``steps`` and 3 × ``steps``), their steady-state
-    rates and matrix-product throughput, and the parameter gap between the two paths (after 3 × ``steps``)."""
+    """Loop and batched timings of ``mixer`` (one row each), their matrix-product throughput, and the parameter
+    gap between the two paths."""
     factory = partial(
         Backbone, TASK.vocab_size, 32, 2, mixer, heads=1, mlp_ratio=0, max_len=TASK.seq_len, conv_kernel=3
     )
-    paths = {"loop": lambda n: (loop(factory, n), False), "batched": lambda n: batched(factory, n)}
     last: dict[str, tuple] = {}
     timings = {
-        (path, n): measure(lambda f=run, n=n, path=path: last.__setitem__(path, f(n)), max_run_time=2)
-        for path, run in paths.items()
-        for n in (steps, 3 * steps)
+        "loop": measure(lambda: last.__setitem__("loop", (loop(factory, steps), False)), max_run_time=2),
+        "batched": measure(lambda: last.__setitem__("batched", batched(factory, steps)), max_run_time=2),
     }
     gap = float((last["loop"][0] - last["batched"][0]).abs().max())
-    members, gflop = len(SEEDS) * len(LRS), step_gflop(factory)
+    gflop = step_gflop(factory)
+    return [
+        {
+            "section": "training",
+            "mixer": mixer,
+            "path": path,
+            "threads": threads,
+            "members": MEMBERS,
+            "steps": steps,
+            **timing.columns("time"),
+            "member_steps_per_s": MEMBERS * steps / timing.median_s,
+            "matmul_gflop": gflop,
+            "matmul_gflop_per_s": gflop * MEMBERS * steps / timing.median_s,
+            "vmapped": last[path][1],
+            "max_param_gap": gap,
+            "load_average": timing.load_average,
+        }
+        for path, timing in timings.items()
+    ]
+
+
+def peak_rows(threads: int) -> list[dict]:
+    """Matmul ceilings at ``threads``, in GFLOP/s: one dense 2048 × 2048 fp32 product (the machine's), and the
+    backbone's own projection shape, E = 9 members' (batch·length, 32) × (32, 32) products as one bmm."""
+    generator = torch.Generator().manual_seed(0)
+    square = torch.randn(2048, 2048, generator=generator)
+    tokens = TASK.batch_size * TASK.seq_len
+    activations = torch.randn(MEMBERS, tokens, 32, generator=generator)
+    weights = torch.randn(MEMBERS, 32, 32, generator=generator)
+    products = {
+        "matmul 2048x2048": (lambda: square @ square, 2 * 2048**3),
+        f"bmm {MEMBERS}x({tokens}x32)(32x32)": (lambda: activations @ weights, 2 * MEMBERS * tokens * 32 * 32),
+    }
     rows = []
-    for path in paths:
-        short, long = timings[path, steps], timings[path, 3 * steps]
-        seconds_per_step = (long.median_s - short.median_s) / (2 * steps)
-        rate = members / seconds_per_step
+    for path, (product, flop) in products.items():
+        timing = measure(product, max_run_time=2)
         rows.append(
             {
-                "section": "training",
-                "mixer": mixer,
+                "section": "peak",
+                "mixer": "",
                 "path": path,
                 "threads": threads,
-                "members": members,
-                "steps": 3 * steps,
-                **long.columns("time"),
-                "time_short_s": short.median_s,
-                "setup_s": short.median_s - steps * seconds_per_step,
-                "member_steps_per_s": rate,
-                "matmul_gflop": gflop,
-                "matmul_gflop_per_s": gflop * rate,
-                "vmapped": last[path][1],
-                "max_param_gap": gap,
-                "load_average": long.load_average,
+                **timing.columns("time"),
+                "matmul_gflop": flop / 1e9,
+                "matmul_gflop_per_s": flop / 1e9 / timing.median_s,
+                "load_average": timing.load_average,
             }
         )
     return rows
-
-
-def peak_row(threads: int, size: int = 2048) -> dict:
-    """The dense fp32 matmul ceiling at ``threads``: one ``size`` × ``size`` product, in GFLOP/s."""
-    a = torch.randn(size, size, generator=torch.Generator().manual_seed(0))
-    timing = measure(lambda: a @ a, max_run_time=2)
-    return {
-        "section": "peak",
-        "mixer": "",
-        "path": f"matmul {size}x{size}",
-        "threads": threads,
-        **timing.columns("time"),
-        "matmul_gflop": 2 * size**3 / 1e9,
-        "matmul_gflop_per_s": 2 * size**3 / 1e9 / timing.median_s,
-        "load_average": timing.load_average,
-    }
 
 
 def lla_path_rows(threads: int) -> list[dict]:
@@ -227,7 +233,7 @@ def draw(table: pd.DataFrame) -> Path:
     ax.set_yticks(np.arange(len(mixers)), labels=mixers)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set(xlabel="training steps/s per member (median)", title="MQAR quick sizes, E = 9 members")
+    ax.set(xlabel="training steps/s per member (median run)", title=f"MQAR quick sizes, E = {MEMBERS} members")
     legend_outside(ax)
     paths = table[(table["section"] == "lla_path") & (table["threads"] == table["threads"].min())]
     ax = axes[0, 1]
@@ -256,22 +262,23 @@ def summary(table: pd.DataFrame) -> str:
     for threads, group in paths.groupby("threads"):
         best = group.loc[group["time_s"].idxmin()]
         lines.append(f"fastest exact LLA path, {threads} thread(s): {best['path']} ({best['time_s'] * 1e3:.1f} ms)")
-    peaks = table[table["section"] == "peak"].set_index("threads")["matmul_gflop_per_s"]
+    peaks = table[table["section"] == "peak"]
     for (mixer, threads), group in training.groupby(["mixer", "threads"], sort=False):
-        if mixer in ("softmax", "linear") and threads in peaks:
+        ceilings = peaks[peaks["threads"] == threads].set_index("path")["matmul_gflop_per_s"]
+        if mixer in ("softmax", "linear") and len(ceilings):
             rates = group.set_index("path")["matmul_gflop_per_s"]
             lines.append(
                 f"{mixer}, {threads} thread(s): matrix products at {rates['loop']:.1f} (loop) / "
-                f"{rates['batched']:.1f} (batched) GFLOP/s, ceiling {peaks[threads]:.1f} GFLOP/s; 4x the loop "
-                f"would need {4 * rates['loop'] / peaks[threads]:.0%} of the ceiling"
+                f"{rates['batched']:.1f} (batched) GFLOP/s; 4x the loop = {4 * rates['loop']:.1f} GFLOP/s; "
+                + ", ".join(f"ceiling {path} {rate:.1f}" for path, rate in ceilings.items())
             )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=4, help="training steps of the shorter timed run (the longer: 3x)")
-    parser.add_argument("--lla-steps", type=int, default=2, help="--steps for LLA")
+    parser.add_argument("--steps", type=int, default=5, help="training steps per timed run")
+    parser.add_argument("--lla-steps", type=int, default=2, help="training steps per timed run of LLA")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--mixers", nargs="+", default=list(MIXERS), choices=MIXERS)
     args = parser.parse_args()
@@ -282,7 +289,7 @@ def main() -> None:
             rows += training_rows(mixer, args.lla_steps if mixer == "lla" else args.steps, threads)
             print(f"{mixer}, {threads} thread(s): done", flush=True)
         rows += lla_path_rows(threads)
-        rows.append(peak_row(threads))
+        rows += peak_rows(threads)
     table = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
     table.to_csv(OUT / "token_training.csv", index=False)

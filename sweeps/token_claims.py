@@ -22,9 +22,10 @@ from attnbench.sweeps.experiments.base import FALSE_FAILURE_RATE
 # The "learns" / "solves" gate on a seed-mean accuracy: an arbitrary cut-off (basis ``cut-off``, flagged).
 GATE = 0.9
 ROUND_OFF = 1e-12  # a standard error below this is seeds that agree exactly (t-tests lose all precision)
-# A seed's learning curve has settled once it stays within this of its final accuracy: an arbitrary cut-off
-# (basis ``cut-off``), of the order of one validation estimate's binomial standard error (0.02-0.04 at the quick
-# profiles' few hundred scored tokens), so a curve only reads as saturated when its movement is at that noise.
+# A seed's learning curve has settled once it stays within this of its final accuracy: an arbitrary cut-off, not
+# a ledger tolerance (it only words the notes of failing cells). The binomial standard error of one validation
+# estimate at the quick profiles is 0.006-0.044 (MQAR 384-1536 scored tokens, state tracking 128 for parity and
+# modular arithmetic, ≈3200 for S3); where it exceeds the cut-off a flat but noisy curve reads as not saturated.
 PLATEAU = 0.02
 Alternative = Literal["two-sided", "less", "greater"]
 
@@ -127,12 +128,16 @@ def shown(comparison: Comparison) -> str:
 
 
 def selected_curves(table: pd.DataFrame, cell: Sequence[str]) -> pd.DataFrame:
-    """The ``val_accuracy_curve`` rows of the lr each (model, *cell*) selected: the lr its ``test_accuracy``
+    """The ``val_accuracy_curve`` rows of the lr each (model, *cell*, seed) selected: the lr its ``test_accuracy``
     rows carry (`attnbench.sweeps.token_training.select_learning_rate` scores only that one), of the scored
-    stage only where the rows carry a ``stage`` (an lr search on calibration seeds is never scored)."""
-    keys = ["model", *cell, "lr", *(["stage"] if "stage" in table.columns else [])]
-    chosen = table.loc[table["metric"] == "test_accuracy", keys].drop_duplicates()
-    return table[table["metric"] == "val_accuracy_curve"].merge(chosen, on=keys)
+    stage only where the rows carry a ``stage`` (an lr search on calibration seeds is never scored); a point
+    stored by two runs counts once. A seed scored at two lrs (two runs that selected differently) is dropped:
+    its curve is ambiguous."""
+    keys = ["model", *cell, "seed", *(["stage"] if "stage" in table.columns else [])]
+    chosen = table.loc[table["metric"] == "test_accuracy", [*keys, "lr"]].drop_duplicates()
+    chosen = chosen[~chosen.duplicated(keys, keep=False)]
+    curves = table[table["metric"] == "val_accuracy_curve"].drop_duplicates([*keys, "lr", "step"])
+    return curves.merge(chosen, on=[*keys, "lr"])
 
 
 @dataclass(frozen=True)
@@ -140,58 +145,66 @@ class SeedCurve:
     """One seed's validation learning curve, read against the `PLATEAU` cut-off.
 
     ``settled_at``: the earliest recorded step from which every later point lies within `PLATEAU` of the
-    final accuracy; ``half`` and ``last``: the recorded steps at (or just below) half of training and at its end;
-    ``change``: the accuracy gained from ``half`` to ``last``."""
+    final accuracy (None: only the final point does); ``half``: the last recorded step at or below half of
+    training (None: no such step, or fewer than two points); ``last``: the final step; ``change``: the accuracy
+    gained from ``half`` to ``last`` (NaN without ``half``). Points that are not finite are left out."""
 
     seed: int
-    settled_at: int
-    half: int
+    settled_at: int | None
+    half: int | None
     last: int
     change: float
 
     @property
     def saturated(self) -> bool:
-        """Settled over the whole second half of training (by then the warm-up-cosine lr is still ≈ 0.6 × its
-        peak, so a curve that only settles later flattens with the decaying lr, not on its own)."""
-        return self.settled_at <= self.half
+        """Settled over the whole second half of training, while the lr of
+        `attnbench.sweeps.token_training.warmup_cosine` (10% warm-up) is still ≥ 0.59 × its peak; a curve that
+        settles only later may be flattening because the lr decays to 0."""
+        return self.half is not None and self.settled_at is not None and self.settled_at <= self.half
+
+    def describe(self) -> str:
+        """The seed's settling step (or "not settled") and its change over the second half, as text."""
+        settled = f"settled from step {self.settled_at}" if self.settled_at is not None else "not settled"
+        if self.half is None:
+            return f"seed {self.seed} {settled}; too short to judge"
+        return f"seed {self.seed} {settled}, {self.change:+.3f} over steps {self.half}→{self.last}"
 
 
 def seed_curve(seed: int, curve: pd.Series) -> SeedCurve:
-    """``curve``: one seed's accuracies indexed by step (at least one point)."""
-    curve = curve.sort_index()
+    """``curve``: one seed's accuracies indexed by step (at least one finite point)."""
+    curve = curve[np.isfinite(curve.to_numpy(dtype=float))].sort_index()
     steps, values = curve.index.to_numpy(dtype=int), curve.to_numpy(dtype=float)
     within = np.abs(values - values[-1]) <= PLATEAU + ROUND_OFF
-    settled = len(within) - int(np.argmin(within[::-1])) if not within.all() else 0
-    half = int(steps[steps <= steps[-1] / 2].max()) if (steps <= steps[-1] / 2).any() else int(steps[0])
-    change = float(values[-1] - values[steps == half][0])
-    return SeedCurve(seed, int(steps[settled]), half, int(steps[-1]), change)
+    first = len(within) - int(np.argmin(within[::-1])) if not within.all() else 0
+    settled = int(steps[first]) if first < len(steps) - 1 else None
+    early = steps[steps <= steps[-1] / 2]
+    if len(steps) < 2 or not len(early):
+        return SeedCurve(seed, settled, None, int(steps[-1]), float("nan"))
+    half = int(early.max())
+    return SeedCurve(seed, settled, half, int(steps[-1]), float(values[-1] - values[steps == half][0]))
 
 
 def saturation(rows: pd.DataFrame, cell: Sequence[str], model: str, where: Mapping[str, object] | None = None) -> str:
     """Whether ``model``'s learning curves at its selected lr (`selected_curves`) saturated, as text: when every
     seed did (`SeedCurve.saturated`), the step by which the last one settled; otherwise every seed's settling
-    step and its change over the second half of training. The curves are those of the rows matching ``where``;
-    a curve shorter than the others (a diverged seed) or no curve at all is said so."""
-    if not {"lr", "step"} <= set(rows.columns):
+    step and its change over the second half of training (`SeedCurve.describe`). The curves are those of the
+    rows matching ``where``."""
+    if not {"lr", "step", "seed"} <= set(rows.columns):
         return f"{model}: no learning curve stored"
     curves = selected_curves(rows, cell)
-    curves = curves[curves["model"] == model]
+    curves = curves[(curves["model"] == model) & np.isfinite(curves["value"])]
     for column, value in (where or {}).items():
         curves = curves[curves[column] == value]
     if curves.empty:
         return f"{model}: no learning curve stored"
     seeds = [seed_curve(int(s), group.set_index("step")["value"]) for s, group in curves.groupby("seed")]
-    end = max(c.last for c in seeds)
-    short = [c.seed for c in seeds if c.last < end]
-    if not short and all(c.saturated for c in seeds):
+    if all(c.saturated for c in seeds):
         return (
             f"{model} curves saturated (every seed within {PLATEAU} of its final accuracy from step "
-            f"{max(c.settled_at for c in seeds)} of {end})"
+            f"{max(c.settled_at or 0 for c in seeds)} of {max(c.last for c in seeds)})"
         )
-    half = min(c.half for c in seeds)
     return (
-        f"{model} curves not saturated (seeds {', '.join(str(c.seed) for c in seeds)} within {PLATEAU} of their final "
-        f"accuracy from steps {', '.join(str(c.settled_at) for c in seeds)} of {end}; change over steps {half}→{end}: "
-        + ", ".join(f"{c.change:+.3f}" for c in seeds)
-        + (f"; seeds {short} stop early)" if short else ")")
+        f"{model} curves not saturated (within {PLATEAU} of the final accuracy: "
+        + "; ".join(c.describe() for c in seeds)
+        + ")"
     )

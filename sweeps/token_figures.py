@@ -46,9 +46,9 @@ def learning_curves(
         if shared_chance is not None:
             ax.axhline(shared_chance, color="grey", lw=0.8, ls="--", label="chance")
         ax.axhline(1.0, color="k", lw=0.8, ls=":", label="oracle")
-        end = float(own["step"].max())
+        end = own["step"].max()
         ax.axvspan(
-            end / 2,
+            own.loc[own["step"] <= end / 2, "step"].max(),  # the read-out's half step (`seed_curve`)
             end,
             color="grey",
             alpha=0.1,

@@ -197,8 +197,9 @@ LLA_MATCHES_SOFTMAX = Claim(
     Scope(
         cells=("task",),
         where={"model": ("softmax", "lla"), "metric": (*SCORED, "val_accuracy_curve")},
-        reason="the claim compares LLA with softmax, on every task, in distribution and at every test length "
-        "(and reads their learning curves where it fails)",
+        reason="the claim compares LLA with softmax, on every task, in distribution and at every test length; "
+        "the learning curves only word a failing task's note (a task whose runs stored nothing but curves, such "
+        "as one that diverged, is then in scope too)",
     ),
     Tolerance(
         f"p ≥ 0.01; fits ≥ {GATE}",
@@ -216,10 +217,10 @@ LLA_MATCHES_SOFTMAX = Claim(
             "LLA fits (0.984 in distribution) and agrees with softmax (0.828-0.953) in every range, so the claim is "
             "tested there and holds; on S3 (best in-distribution seed mean 0.775, chance 0.167) and modular "
             "arithmetic (0.815, chance 0.2) they agree but neither fits, so those two tasks stay untested. Neither "
-            "task's learning curves are saturated (the cell notes): on S3 every seed still gains +0.025 to +0.049 "
-            "over steps 1500→3000; on modular arithmetic the curves sit at chance (0.14-0.28) because validation is "
-            "at the test lengths, on 128 scored tokens whose binomial standard error (≈ 0.035) exceeds the 0.02 "
-            "read-out, so they show neither saturation nor the progress of the in-distribution fit"
+            "task's learning curves are saturated (the cell notes). Validation is at the test lengths (10..40), so "
+            "the curves follow out-of-distribution accuracy, not the in-distribution fit: on S3 (≈ 0.35 there) "
+            "every seed still gains +0.025 to +0.049 over steps 1500→3000; on modular arithmetic they sit at chance "
+            "(0.14-0.28) on 128 scored tokens, whose binomial standard error (≈ 0.035) exceeds the 0.02 read-out"
         ),
     ),
 )
