@@ -3,11 +3,14 @@
 Training, per mixer of the token tasks at the MQAR quick sizes (batch 32, length 48, vocabulary 64, K = 12,
 width 32, depth 2, one head, no MLP, a short convolution of kernel 3, a position embedding: the defaults of
 sweeps/experiments/mqar/study.py): E = 9 members (3 seeds × 3 lrs) trained for ``--steps`` steps end to end
-(models built, data sampled), two ways:
+(models built, data sampled), two or three ways:
 - loop: the path before batched members, once per lr on its 3 seed modules (summed loss, one AdamW);
 - batched: `attnbench.sweeps.batched_members.train_batched` on all 9 at once (vmap, or its loop fallback where
   vmap cannot run the mixer), AdamW at the same weight decay and warm-up-cosine schedule, so both paths
-  compute the same trajectories: ``max_param_gap`` is the largest parameter difference between them (fp32).
+  compute the same trajectories: ``max_param_gap`` is the largest parameter difference from the loop (fp32);
+- compiled loop (softmax and linear attention only): the loop with every member's forward through
+  ``torch.compile`` (default mode), the route of fusing the elementwise work; ``compile_s`` is the wall time of
+  its first one-step run from an empty compile cache, the cost paid once per cell shape.
 Each at 1 and 2 torch threads, timed by `benchmarks.timing.measure`; per-member steps/s = E·steps / median time
 (building the 9 models and the first batch, ≈ 0.1 s, is inside each timed run and lowers both paths' rates).
 
@@ -32,6 +35,7 @@ Writes results/benchmarks/token_training.{csv,png,pdf}: one row per timing (``se
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -40,6 +44,7 @@ import numpy as np
 import pandas as pd
 import torch
 from timing import measure
+from torch._inductor import config as inductor_config
 from torch.utils.flop_counter import FlopCounterMode
 
 from attnbench.kernels.lla import lla
@@ -70,21 +75,24 @@ TASK = MQARConfig(vocab_size=64, seq_len=48, num_kv_pairs=12, batch_size=32)
 WEIGHT_DECAY = 0.1
 SEEDS, LRS = (0, 1, 2), (1e-3, 3e-3, 1e-2)
 MEMBERS = len(SEEDS) * len(LRS)
+COMPILED = ("softmax", "linear")  # mixers also timed with torch.compile (the fusion route)
 CPU = torch.device("cpu")
 
 
-def loop(factory: Callable[[], Backbone], steps: int) -> torch.Tensor:
+def loop(factory: Callable[[], Backbone], steps: int, compiled: bool = False) -> torch.Tensor:
     """The path before batched members: per lr, the 3 seed modules trained as a loop with one Adam on their
     summed masked losses (`attnbench.sweeps.training.train_ensemble`, ``torch.optim.AdamW``); every member's
-    parameters (E, P)."""
+    parameters (E, P). ``compiled``: each member's forward (and so its backward) runs through
+    ``torch.compile`` (the optimiser stays eager); the compiled code is shared by every module of one mixer."""
     streams = member_configs(TASK, SEEDS)
     trained = []
     for lr in LRS:
         members = build_members(factory, SEEDS)
         params = [p for m in members for p in m.parameters()]
         optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=WEIGHT_DECAY)
+        forwards = [torch.compile(m) for m in members] if compiled else members
         train_ensemble(
-            partial(_summed_losses, members, streams),
+            partial(_summed_losses, forwards, streams),
             optimizer,
             steps,
             show_progress=False,
@@ -94,7 +102,7 @@ def loop(factory: Callable[[], Backbone], steps: int) -> torch.Tensor:
     return torch.stack(trained)
 
 
-def _summed_losses(members: list[Backbone], streams: list[MQARConfig], step: int) -> torch.Tensor:
+def _summed_losses(members: list[Callable], streams: list[MQARConfig], step: int) -> torch.Tensor:
     batches = [stream.sample("train", step) for stream in streams]
     return torch.stack(
         [masked_token_loss(m(b.inputs), b.targets, b.loss_mask) for m, b in zip(members, batches, strict=True)]
@@ -131,11 +139,18 @@ def training_rows(mixer: str, steps: int, threads: int) -> list[dict]:
         Backbone, TASK.vocab_size, 32, 2, mixer, heads=1, mlp_ratio=0, max_len=TASK.seq_len, conv_kernel=3
     )
     last: dict[str, tuple] = {}
+    runs = {"loop": lambda: (loop(factory, steps), False), "batched": lambda: batched(factory, steps)}
+    compile_s = float("nan")
+    if mixer in COMPILED:
+        torch.compiler.reset()  # the first call compiles, from nothing: its wall time is the compile cost
+        with inductor_config.patch(force_disable_caches=True):  # nor from the on-disk caches of earlier runs
+            start = time.perf_counter()
+            loop(factory, 1, compiled=True)
+            compile_s = time.perf_counter() - start
+        runs["compiled loop"] = lambda: (loop(factory, steps, compiled=True), False)
     timings = {
-        "loop": measure(lambda: last.__setitem__("loop", (loop(factory, steps), False)), max_run_time=2),
-        "batched": measure(lambda: last.__setitem__("batched", batched(factory, steps)), max_run_time=2),
+        path: measure(lambda p=path, r=run: last.__setitem__(p, r()), max_run_time=2) for path, run in runs.items()
     }
-    gap = float((last["loop"][0] - last["batched"][0]).abs().max())
     gflop = step_gflop(factory)
     return [
         {
@@ -150,7 +165,8 @@ def training_rows(mixer: str, steps: int, threads: int) -> list[dict]:
             "matmul_gflop": gflop,
             "matmul_gflop_per_s": gflop * MEMBERS * steps / timing.median_s,
             "vmapped": last[path][1],
-            "max_param_gap": gap,
+            "max_param_gap": float((last["loop"][0] - last[path][0]).abs().max()),
+            "compile_s": compile_s if path == "compiled loop" else float("nan"),
             "load_average": timing.load_average,
         }
         for path, timing in timings.items()
@@ -262,6 +278,13 @@ def summary(table: pd.DataFrame) -> str:
     for threads, group in paths.groupby("threads"):
         best = group.loc[group["time_s"].idxmin()]
         lines.append(f"fastest exact LLA path, {threads} thread(s): {best['path']} ({best['time_s'] * 1e3:.1f} ms)")
+    compiled = training[training["path"] == "compiled loop"]
+    for _, row in compiled.iterrows():
+        eager = wide.loc[(row["mixer"], row["threads"]), "loop"]
+        lines.append(
+            f"{row['mixer']}, {row['threads']} thread(s): compiled loop {row['member_steps_per_s']:.1f} steps/s "
+            f"= {row['member_steps_per_s'] / eager:.2f}x the loop, after a {row['compile_s']:.0f} s compile"
+        )
     peaks = table[table["section"] == "peak"]
     for (mixer, threads), group in training.groupby(["mixer", "threads"], sort=False):
         ceilings = peaks[peaks["threads"] == threads].set_index("path")["matmul_gflop_per_s"]
