@@ -19,13 +19,19 @@ def mixer_order(models: Iterable[str], names: Mapping[str, str]) -> list[str]:
 
 
 def learning_curves(
-    table: pd.DataFrame, cell: Sequence[str], names: Mapping[str, str], out_dir: Path, columns: int = 4
+    table: pd.DataFrame,
+    cell: Sequence[str],
+    names: Mapping[str, str],
+    out_dir: Path,
+    columns: int = 4,
+    ylabel: str = "validation accuracy",
 ) -> Path:
     """One panel per mixer (``columns`` to a row): every cell's validation accuracy against step at its selected
     lr, the seed mean as a line and each seed as a thin line, with chance (one line, or one per cell in its
     colour where the cells' chances differ), the oracle and the second half of training, where a saturated seed
     stays within `attnbench.sweeps.token_claims.PLATEAU` of its final accuracy
-    (`attnbench.sweeps.token_claims.saturation`); writes ``learning_curves.png``."""
+    (`attnbench.sweeps.token_claims.saturation`); ``ylabel`` names what the validation split measures;
+    writes ``learning_curves.png``."""
     curves = selected_curves(table, cell)
     models = mixer_order(curves["model"], names)
     fig, axes = panels(-(-len(models) // columns), min(columns, len(models)), sharey=True)
@@ -55,6 +61,6 @@ def learning_curves(
             lw=0,
             label=f"second half: a saturated seed stays within {PLATEAU} of its end",
         )
-        ax.set(xlabel="training step", ylabel="validation accuracy", title=names.get(model, model), ylim=(-0.02, 1.05))
+        ax.set(xlabel="training step", ylabel=ylabel, title=names.get(model, model), ylim=(-0.02, 1.05))
     figure_legend(fig, axes, ncols=4)
     return save(fig, out_dir, "learning_curves.png")

@@ -76,4 +76,7 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
             ylim=(-0.02, 1.05),
         )
     figure_legend(fig, axes, ncols=3)
-    return [save(fig, out_dir, "accuracy.png"), learning_curves(table, ("task",), NAMES, out_dir)]
+    return [
+        save(fig, out_dir, "accuracy.png"),
+        learning_curves(table, ("task",), NAMES, out_dir, ylabel="validation accuracy (test lengths)"),
+    ]
