@@ -170,6 +170,12 @@ class SeedCurve:
         return f"seed {self.seed} {settled}, {self.change:+.3f} over steps {self.half}→{self.last}"
 
 
+def half_step(steps: np.ndarray) -> int | None:
+    """The last recorded step at or below half of training (the last of ``steps``); None if there is none."""
+    early = steps[steps <= steps.max() / 2]
+    return int(early.max()) if len(early) else None
+
+
 def seed_curve(seed: int, curve: pd.Series) -> SeedCurve:
     """``curve``: one seed's accuracies indexed by step (at least one finite point)."""
     curve = curve[np.isfinite(curve.to_numpy(dtype=float))].sort_index()
@@ -177,10 +183,9 @@ def seed_curve(seed: int, curve: pd.Series) -> SeedCurve:
     within = np.abs(values - values[-1]) <= PLATEAU + ROUND_OFF
     first = len(within) - int(np.argmin(within[::-1])) if not within.all() else 0
     settled = int(steps[first]) if first < len(steps) - 1 else None
-    early = steps[steps <= steps[-1] / 2]
-    if len(steps) < 2 or not len(early):
+    half = half_step(steps) if len(steps) >= 2 else None
+    if half is None:
         return SeedCurve(seed, settled, None, int(steps[-1]), float("nan"))
-    half = int(early.max())
     return SeedCurve(seed, settled, half, int(steps[-1]), float(values[-1] - values[steps == half][0]))
 
 

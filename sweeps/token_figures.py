@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from attnbench.sweeps.plotting import figure_legend, panels, save
-from attnbench.sweeps.token_claims import PLATEAU, selected_curves
+from attnbench.sweeps.token_claims import PLATEAU, half_step, selected_curves
 
 
 def mixer_order(models: Iterable[str], names: Mapping[str, str]) -> list[str]:
@@ -52,15 +52,16 @@ def learning_curves(
         if shared_chance is not None:
             ax.axhline(shared_chance, color="grey", lw=0.8, ls="--", label="chance")
         ax.axhline(1.0, color="k", lw=0.8, ls=":", label="oracle")
-        end = own["step"].max()
-        ax.axvspan(
-            own.loc[own["step"] <= end / 2, "step"].max(),  # the read-out's half step (`seed_curve`)
-            end,
-            color="grey",
-            alpha=0.1,
-            lw=0,
-            label=f"second half: a saturated seed stays within {PLATEAU} of its end",
-        )
+        half = half_step(own["step"].to_numpy())
+        if half is not None:
+            ax.axvspan(
+                half,
+                own["step"].max(),
+                color="grey",
+                alpha=0.1,
+                lw=0,
+                label=f"second half: a saturated seed stays within {PLATEAU} of its end",
+            )
         ax.set(xlabel="training step", ylabel=ylabel, title=names.get(model, model), ylim=(-0.02, 1.05))
     figure_legend(fig, axes, ncols=4)
     return save(fig, out_dir, "learning_curves.png")
