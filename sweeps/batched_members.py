@@ -30,7 +30,7 @@ train every (seed, lr) member of a cell in one run (`attnbench.sweeps.token_trai
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -185,7 +185,8 @@ def vmap_failure(stacked: StackedMembers, batch: Batch) -> str | None:
 class BatchedRun:
     """What `train_batched` returns. ``diverged_step[e]``: the first (0-based) step whose loss, gradient or
     update of member e was not finite (None: never); ``val_accuracy[s, e]``: member e's validation accuracy after
-    ``eval_steps[s]`` steps; ``fallback``: why the loop fallback ran (None: vmap)."""
+    ``eval_steps[s]`` steps, and ``curve_accuracy[name][s, e]`` its accuracy on the named ``curve_batches`` set;
+    ``fallback``: why the loop fallback ran (None: vmap)."""
 
     members: tuple[Member, ...]
     stacked: StackedMembers
@@ -193,6 +194,7 @@ class BatchedRun:
     diverged_step: tuple[int | None, ...]
     eval_steps: tuple[int, ...]
     val_accuracy: torch.Tensor
+    curve_accuracy: Mapping[str, torch.Tensor]
     fallback: str | None
 
 
@@ -234,6 +236,7 @@ def train_batched(
     hyper: AdamW = AdamW(),
     val_batches: Sequence[Batch] = (),
     eval_steps: Sequence[int] = (),
+    curve_batches: Mapping[str, Sequence[Batch]] | None = None,
     use_vmap: bool | None = None,
     show_progress: bool = False,
     desc: str = "members",
@@ -241,12 +244,15 @@ def train_batched(
     """Train ``members`` of ``factory()`` on ``task`` for ``steps`` AdamW steps as one batched model.
 
     ``eval_steps`` (each in 1..steps) are the step counts after which every member's accuracy on the shared
-    ``val_batches`` (already on ``device``) is measured. ``use_vmap``: None probes (`vmap_failure`), False
+    ``val_batches`` (already on ``device``) is measured, and on each named set of ``curve_batches`` (further
+    learning curves, such as the in-distribution one where validation is out of distribution; measuring them
+    leaves training unchanged). ``use_vmap``: None probes (`vmap_failure`), False
     forces the loop fallback. Training stops early once every member has diverged.
     """
     require(len(members) > 0, "members", "needs at least one member")
     require(steps >= 1, "steps", f"must be >= 1, got {steps}")
     require(all(1 <= s <= steps for s in eval_steps), "eval_steps", f"must lie in 1..{steps}, got {eval_steps}")
+    require(all(curve_batches or {}), "curve_batches", "every set needs a non-empty name")
     seeds = sorted({m.seed for m in members})
     streams = member_configs(task, seeds)
     built = dict(zip(seeds, (module.to(device) for module in build_members(factory, seeds)), strict=True))
@@ -265,7 +271,8 @@ def train_batched(
     moments = (torch.zeros_like(stacked.flat), torch.zeros_like(stacked.flat))
     alive = torch.ones(len(members), dtype=torch.bool, device=device)
     diverged = torch.full((len(members),), -1, dtype=torch.long, device=device)
-    curve = []
+    sets = {"": val_batches, **(curve_batches or {})}  # "": the validation split
+    curve: dict[str, list[torch.Tensor]] = {name: [] for name in sets}
     for step in progress(range(steps), enabled=show_progress, desc=desc, total=steps):
         stacked.flat.grad = None
         losses = stacked.losses(first if step == 0 else batch_of(step))
@@ -275,18 +282,23 @@ def train_batched(
         diverged = torch.where(alive & ~updated, step, diverged)
         alive = updated
         if step + 1 in eval_steps:
-            curve.append(stacked.accuracy(val_batches))
+            for name, batches in sets.items():
+                curve[name].append(stacked.accuracy(batches))
         if not bool(alive.any()):
             break
     stacked.flat.grad = None
     stacked.flat.requires_grad_(False)
-    accuracy = torch.stack(curve) if curve else torch.empty(0, len(members), dtype=torch.float64)
+    accuracy = {
+        name: torch.stack(points) if points else torch.empty(0, len(members), dtype=torch.float64)
+        for name, points in curve.items()
+    }
     return BatchedRun(
         members=tuple(members),
         stacked=stacked,
         last_losses=losses.detach(),
         diverged_step=tuple(None if s < 0 else s for s in diverged.tolist()),
         eval_steps=tuple(s for s in sorted(set(eval_steps)) if s <= step + 1),
-        val_accuracy=accuracy,
+        val_accuracy=accuracy.pop(""),
+        curve_accuracy=accuracy,
         fallback=fallback,
     )

@@ -127,8 +127,8 @@ def shown(comparison: Comparison) -> str:
     )
 
 
-def selected_curves(table: pd.DataFrame, cell: Sequence[str]) -> pd.DataFrame:
-    """The ``val_accuracy_curve`` rows of the lr each (model, *cell*, seed) selected: the lr its ``test_accuracy``
+def selected_curves(table: pd.DataFrame, cell: Sequence[str], metric: str = "val_accuracy_curve") -> pd.DataFrame:
+    """The ``metric`` learning-curve rows of the lr each (model, *cell*, seed) selected: the lr its ``test_accuracy``
     rows carry (`attnbench.sweeps.token_training.select_learning_rate` scores only that one), of the scored
     stage only where the rows carry a ``stage`` (an lr search on calibration seeds is never scored); a point
     stored by two runs counts once. A seed scored at two lrs (two runs that selected differently) is dropped:
@@ -136,7 +136,7 @@ def selected_curves(table: pd.DataFrame, cell: Sequence[str]) -> pd.DataFrame:
     keys = ["model", *cell, "seed", *(["stage"] if "stage" in table.columns else [])]
     chosen = table.loc[table["metric"] == "test_accuracy", [*keys, "lr"]].drop_duplicates()
     chosen = chosen[~chosen.duplicated(keys, keep=False)]
-    curves = table[table["metric"] == "val_accuracy_curve"].drop_duplicates([*keys, "lr", "step"])
+    curves = table[table["metric"] == metric].drop_duplicates([*keys, "lr", "step"])
     return curves.merge(chosen, on=[*keys, "lr"])
 
 
@@ -189,14 +189,20 @@ def seed_curve(seed: int, curve: pd.Series) -> SeedCurve:
     return SeedCurve(seed, settled, half, int(steps[-1]), float(values[-1] - values[steps == half][0]))
 
 
-def saturation(rows: pd.DataFrame, cell: Sequence[str], model: str, where: Mapping[str, object] | None = None) -> str:
-    """Whether ``model``'s learning curves at its selected lr (`selected_curves`) saturated, as text: when every
-    seed did (`SeedCurve.saturated`), the step by which the last one settled; otherwise every seed's settling
-    step and its change over the second half of training (`SeedCurve.describe`). The curves are those of the
-    rows matching ``where``."""
+def saturation(
+    rows: pd.DataFrame,
+    cell: Sequence[str],
+    model: str,
+    where: Mapping[str, object] | None = None,
+    metric: str = "val_accuracy_curve",
+) -> str:
+    """Whether ``model``'s ``metric`` learning curves at its selected lr (`selected_curves`) saturated, as text:
+    when every seed did (`SeedCurve.saturated`), the step by which the last one settled; otherwise every seed's
+    settling step and its change over the second half of training (`SeedCurve.describe`). The curves are those
+    of the rows matching ``where``."""
     if not {"lr", "step", "seed"} <= set(rows.columns):
         return f"{model}: no learning curve stored"
-    curves = selected_curves(rows, cell)
+    curves = selected_curves(rows, cell, metric)
     curves = curves[(curves["model"] == model) & np.isfinite(curves["value"])]
     for column, value in (where or {}).items():
         curves = curves[curves[column] == value]

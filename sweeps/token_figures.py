@@ -25,14 +25,15 @@ def learning_curves(
     out_dir: Path,
     columns: int = 4,
     ylabel: str = "validation accuracy",
+    metric: str = "val_accuracy_curve",
+    name: str = "learning_curves.png",
 ) -> Path:
-    """One panel per mixer (``columns`` to a row): every cell's validation accuracy against step at its selected
-    lr, the seed mean as a line and each seed as a thin line, with chance (one line, or one per cell in its
+    """One panel per mixer (``columns`` to a row): every cell's ``metric`` learning curve against step at its
+    selected lr, the seed mean as a line and each seed as a thin line, with chance (one line, or one per cell in its
     colour where the cells' chances differ), the oracle and the second half of training, where a saturated seed
     stays within `attnbench.sweeps.token_claims.PLATEAU` of its final accuracy
-    (`attnbench.sweeps.token_claims.saturation`); ``ylabel`` names what the validation split measures;
-    writes ``learning_curves.png``."""
-    curves = selected_curves(table, cell)
+    (`attnbench.sweeps.token_claims.saturation`); ``ylabel`` names what the curve measures; writes ``name``."""
+    curves = selected_curves(table, cell, metric)
     models = mixer_order(curves["model"], names)
     fig, axes = panels(-(-len(models) // columns), min(columns, len(models)), sharey=True)
     for ax in axes.flat[len(models) :]:
@@ -64,4 +65,4 @@ def learning_curves(
             )
         ax.set(xlabel="training step", ylabel=ylabel, title=names.get(model, model), ylim=(-0.02, 1.05))
     figure_legend(fig, axes, ncols=4)
-    return save(fig, out_dir, "learning_curves.png")
+    return save(fig, out_dir, name)

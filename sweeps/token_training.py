@@ -8,7 +8,8 @@ own data stream (the task config with ``stream = s``, `attnbench.tasks.base.memb
 = step) and its own initialisation (``torch.manual_seed(s)``), the same at every lr.
 Learning rates are selected on the validation split (mean over seeds, after the last step); only the
 selected one is scored on the test split, once. The validation accuracy is also recorded at a few evenly
-spaced steps (the learning curve, rows ``val_accuracy_curve``).
+spaced steps (the learning curve, rows ``val_accuracy_curve``), and on any further named sets the experiment
+passes (rows ``<name>_accuracy_curve``; state tracking's in-distribution curve ``id_accuracy_curve``).
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def select_learning_rate(
     progress: bool,
     desc: str,
     curve_points: int = CURVE_POINTS,
+    curve_batches: Mapping[str, Sequence[Batch]] | None = None,
 ) -> Selected:
     """Train every (seed, lr) member on ``task`` in one batched run (AdamW at ``weight_decay``, the
     `warmup_cosine` schedule over ``steps``); keep the lr with the best mean validation accuracy after the last
@@ -103,9 +105,10 @@ def select_learning_rate(
 
     The rows, each tagged with ``cell``, hold ``val_accuracy`` per (lr, seed) of every lr none of whose
     members diverged, ``val_accuracy_curve`` per (lr, seed) at `curve_steps` (``step`` = steps trained; a
-    diverged member's points stop before its divergence) and, for every lr with a member whose loss, gradient
-    or update stopped being finite, a ``diverged`` row (value = the earliest such step). When every lr
-    diverged it raises `Diverged` at the earliest such step, carrying those rows.
+    diverged member's points stop before its divergence), likewise ``<name>_accuracy_curve`` on each named set
+    of ``curve_batches`` (recorded only: selection uses the validation split alone) and, for every lr with a
+    member whose loss, gradient or update stopped being finite, a ``diverged`` row (value = the earliest such
+    step). When every lr diverged it raises `Diverged` at the earliest such step, carrying those rows.
     """
     require(curve_points >= 1, "curve_points", f"must be >= 1, got {curve_points}")
     members = member_grid(seeds, lrs)
@@ -119,14 +122,17 @@ def select_learning_rate(
         hyper=AdamW(weight_decay=weight_decay),
         val_batches=val_batches,
         eval_steps=curve_steps(steps, curve_points),
+        curve_batches=curve_batches,
         show_progress=progress,
         desc=desc,
     )
     rows: list[Row] = []
+    curves = {"val": run.val_accuracy, **run.curve_accuracy}
     for e, member in enumerate(members):
         stop = run.diverged_step[e]
         rows += [
-            row("val_accuracy_curve", float(run.val_accuracy[k, e]), step=s, seed=member.seed, lr=member.lr, **cell)
+            row(f"{name}_accuracy_curve", float(curve[k, e]), step=s, seed=member.seed, lr=member.lr, **cell)
+            for name, curve in curves.items()
             for k, s in enumerate(run.eval_steps)
             if stop is None or s <= stop
         ]

@@ -1,6 +1,7 @@
 """Batched (seed, lr) members (`attnbench.sweeps.batched_members`): each member follows exactly the trajectory
-``torch.optim.AdamW`` gives it alone, per-member learning rates, divergence isolation, the
-validation curve, the loop fallback for mixers vmap cannot run, and the padding of unequal batch lengths."""
+``torch.optim.AdamW`` gives it alone, per-member learning rates, divergence isolation, the validation curve
+and further named curves, the loop fallback for mixers vmap cannot run, and the padding of unequal batch
+lengths."""
 
 from __future__ import annotations
 
@@ -98,6 +99,23 @@ def test_validation_curve_matches_token_accuracy() -> None:
     assert run.eval_steps == (2, STEPS) and run.val_accuracy.shape == (2, 2)
     for e in range(2):
         assert float(run.val_accuracy[-1, e]) == pytest.approx(token_accuracy(run.stacked.module(e), val))
+
+
+def test_named_curve_sets_are_measured_and_leave_training_unchanged() -> None:
+    """A further named set (``curve_batches``) gets its own curve, equal to `token_accuracy` of each member's
+    module, at the same steps; the parameters and the validation curve are bit-identical to a run without it.
+    An unnamed set is refused before any training."""
+    val, extra = [TASK.sample("val", 0)], [TASK.sample("test", i) for i in range(2)]
+    members = member_grid([0, 1], [1e-2])
+    plain = train("softmax", members, val_batches=val, eval_steps=[2, STEPS])
+    both = train("softmax", members, val_batches=val, eval_steps=[2, STEPS], curve_batches={"extra": extra})
+    assert set(both.curve_accuracy) == {"extra"} and both.curve_accuracy["extra"].shape == (2, 2)
+    assert torch.equal(both.stacked.flat, plain.stacked.flat) and torch.equal(both.val_accuracy, plain.val_accuracy)
+    for e in range(2):
+        expected = token_accuracy(both.stacked.module(e), extra)
+        assert float(both.curve_accuracy["extra"][-1, e]) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="curve_batches"):
+        train("softmax", members, val_batches=val, eval_steps=[STEPS], curve_batches={"": extra})
 
 
 def test_loop_fallback_equals_vmap_and_serves_lla() -> None:

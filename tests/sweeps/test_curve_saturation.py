@@ -110,3 +110,13 @@ def test_only_a_failing_cell_carries_the_note() -> None:
     recalls = failing.assign(value=failing["value"].where(failing["metric"] != "test_accuracy", 1.0))
     verdict = SOFTMAX_LEARNS.check(recalls)
     assert (verdict.verdict, verdict.note) == ("pass", "")
+
+
+def test_the_metric_picks_which_learning_curve_is_read() -> None:
+    """State tracking stores two curves per seed (validation at the test lengths, and in distribution): the
+    read-out judges the one named, here a flat in-distribution curve beside a rising validation curve."""
+    rising = pd.DataFrame(_rows(CURVES, {0: 1e-3, 1: 1e-3}))
+    flat = rising[rising["metric"] == "val_accuracy_curve"].assign(metric="id_accuracy_curve", value=0.9)
+    table = pd.concat([rising, flat], ignore_index=True)
+    assert saturation(table, ["width"], "softmax").startswith("softmax curves not saturated")
+    assert saturation(table, ["width"], "softmax", metric="id_accuracy_curve").startswith("softmax curves saturated")

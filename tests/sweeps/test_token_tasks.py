@@ -157,13 +157,14 @@ def test_selection_trains_each_member_as_adamw_alone(
     task: TaskConfig, vocab: int, max_len: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """2 seeds x 2 lrs, fp32, 20 steps in one batched run: every member ends where `adamw_alone` takes it (the
-    parity batches differ in length and are padded); its validation and curve rows are those of its module."""
+    parity batches differ in length and are padded); its validation and curve rows, and those of a further
+    named curve set (which selection ignores), are those of its module."""
     steps, seeds, lrs = 20, [0, 1], [1e-3, 1e-2]
     factory = partial(Backbone, vocab, 8, 1, "softmax", heads=1, mlp_ratio=0, max_len=max_len)
     runs: list[BatchedRun] = []
     train = token_training.train_batched
     monkeypatch.setattr(token_training, "train_batched", lambda *a, **k: runs.append(train(*a, **k)) or runs[-1])
-    val = [task.sample("val", 0)]
+    val, extra = [task.sample("val", 0)], [task.sample("test", 0)]
     selected = token_training.select_learning_rate(
         factory,
         seeds,
@@ -177,6 +178,7 @@ def test_selection_trains_each_member_as_adamw_alone(
         progress=False,
         desc="softmax",
         curve_points=4,
+        curve_batches={"extra": extra},
     )
     rows = pd.DataFrame(selected.rows)
     (run,) = runs
@@ -190,6 +192,9 @@ def test_selection_trains_each_member_as_adamw_alone(
         assert curve["step"].tolist() == [5, 10, 15, 20]
         final = own.loc[own["metric"] == "val_accuracy", "value"].tolist()
         assert final == [token_accuracy(batched, val)] == curve["value"].tolist()[-1:]
+        extra_curve = own[own["metric"] == "extra_accuracy_curve"]
+        assert extra_curve["step"].tolist() == [5, 10, 15, 20]
+        assert extra_curve["value"].tolist()[-1] == token_accuracy(batched, extra)
     means = rows[rows["metric"] == "val_accuracy"].groupby("lr")["value"].mean()
     assert selected.lr == means.idxmax()
     chosen = [e for e, member in enumerate(run.members) if member.lr == selected.lr]

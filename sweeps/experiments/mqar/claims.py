@@ -100,10 +100,10 @@ SOFTMAX_LEARNS = Claim(
         (
             "quick profile (800 AdamW steps at the searched lr 1e-2, 3 seeds; Zoology trains 50k): softmax recalls "
             "in 5 of 9 cells (every K at d=16, K=6 and 12 at d=32); below 0.99, every seed above chance 1/32: "
-            "d=8 K=3 0.638 (seeds 0.253, 0.995, 0.667), K=6 0.126, K=12 0.063, and d=32 K=3 0.932 (seeds 1.000, "
-            "0.823, 0.974). The recall circuit forms at a seed-dependent step; at d=8 it mostly does not form in 800 "
+            "d=8 K=3 0.639 (seeds 0.253, 0.995, 0.669), K=6 0.126, K=12 0.063, and d=32 K=3 0.932 (seeds 1.000, "
+            "0.852, 0.945). The recall circuit forms at a seed-dependent step; at d=8 it mostly does not form in 800 "
             "steps. No failing cell's learning curves are saturated (the cell notes): seeds still gain up to +0.557 "
-            "(d=8 K=3) and +0.419 (d=32 K=3) over steps 400→800, and at d=8 K=6 (every seed) and K=12 (one seed), "
+            "(d=8 K=3) and +0.482 (d=32 K=3) over steps 400→800, and at d=8 K=6 (every seed) and K=12 (one seed), "
             "where the gains are small (≤ +0.035), a seed settles within 0.02 of its final accuracy only after step "
             "400, so the measurement cannot tell a low plateau from slow training"
         ),
@@ -186,12 +186,12 @@ LINEAR_DEGRADES = Claim(
         _does_not_learn_where_pairs_fit,
         (
             "quick profile (800 steps at the searched lr 3e-2, the largest of the grid {3e-3, 1e-2, 3e-2}, whose "
-            "calibration accuracies rise with the lr: 0.138, 0.170, 0.250, so a larger lr might train it further): "
+            "calibration accuracies rise with the lr: 0.138, 0.174, 0.250, so a larger lr might train it further): "
             "linear attention "
-            "(identity map, unnormalised) does not learn recall even where the pairs fit: at d=8, K=6 0.100 → K=12 "
-            "0.071 (chance 0.031; paired drop +0.030, p=0.12); its best cell is d=32, K=3 at 0.692 (seeds 0.992, "
-            "0.714, 0.370), so the capacity drop has no learned baseline to fall from. Its curves at the compared "
-            "cells gain little over steps 400→800 (≤ +0.035) but are not saturated by the 0.02 read-out (a seed "
+            "(identity map, unnormalised) does not learn recall even where the pairs fit: at d=8, K=6 0.105 → K=12 "
+            "0.069 (chance 0.031; paired drop +0.036, p=0.075); its best cell is d=32, K=3 at 0.725 (seeds 0.977, "
+            "0.849, 0.349), so the capacity drop has no learned baseline to fall from. Its curves at the compared "
+            "cells gain little over steps 400→800 (≤ +0.048) but are not saturated by the 0.02 read-out (a seed "
             "settles only at step 480 or 560, the cell note). The check compares only K beside the capacity: "
             "softmax (no capacity limit) also falls from K=6 to K=12 at d=8 (0.126 → 0.063)"
         ),
@@ -257,12 +257,14 @@ DELTANET_BEATS_LINEAR = Claim(
     known_failure=KnownFailure(
         _underpowered_or_untrained,
         (
-            "quick profile: DeltaNet is significantly ahead in 3 of 9 cells (d=16 K=6 0.829 vs 0.178; d=32 K=6 0.997 "
-            "vs 0.163, K=12 0.996 vs 0.090) and recalls at every K at d=32; it is ahead without significance at 3 "
-            "seeds at d=16 K=3 (0.841 vs 0.397, p=0.027), d=16 K=12 (0.355 vs 0.067, p=0.036) and d=32 K=3 (0.999 "
-            "vs 0.692, linear's seeds 0.992, 0.714, 0.370, p=0.11); at d=8 neither recalls (≤ 0.26, chance 0.031) and "
-            "linear attention is ahead in all three cells, significantly at K=12 (0.071 vs 0.042, one-sided p=0.009): "
-            "a reversal between untrained models (both below 3 × chance), recorded as such"
+            "quick profile: DeltaNet is significantly ahead in 3 of 9 cells (d=16 K=6 0.829 vs 0.125; d=32 K=6 0.997 "
+            "vs 0.162, K=12 0.996 vs 0.089) and recalls at every K at d=32; it is ahead without significance at 3 "
+            "seeds at d=16 K=3 (0.841 vs 0.278, p=0.017), d=16 K=12 (0.354 vs 0.074, p=0.037) and d=32 K=3 (0.999 "
+            "vs 0.725, linear's seeds 0.977, 0.849, 0.349, p=0.14); at d=8 neither recalls (≤ 0.281, chance 0.031) "
+            "and linear attention is ahead in all three cells, not significantly (one-sided p = 0.16, 0.27, 0.043 at "
+            "K = 3, 6, 12). An earlier run of the same code on another CPU had the K=12 reversal significant (0.071 vs "
+            "0.042, p=0.009); the predicate also admits that case, a reversal between untrained models (both below "
+            "3 × chance)"
         ),
     ),
     tiny=LEARNS_AT_TINY,
@@ -294,7 +296,20 @@ def _lla_at_least_softmax(rows: pd.DataFrame) -> Verdict:
             for w, k in below
         )
     )
-    return Verdict("pass" if not below else "fail", expected, measured)
+    if not below:
+        return Verdict("pass", expected, measured)
+    curves = "; ".join(f"d={w}, K={k}: {saturation(rows, CELL, 'lla', {'width': w, 'kv_pairs': k})}" for w, k in below)
+    return Verdict("fail", expected, measured, note=curves)
+
+
+def _lla_misses_through_single_seeds(rows: pd.DataFrame) -> bool:
+    """Every cell where softmax recalls and LLA does not fails through a minority of LLA's seeds: its median
+    seed reaches `RECALLS` (the circuit formed in most seeds, not in one), and softmax recalls somewhere."""
+    recalled = _recalled_by_softmax(rows)
+    below = [(w, k) for w, k in recalled if not _recalls(_seeds(rows, model="lla", width=w, kv_pairs=k))]
+    return bool(recalled) and all(
+        _seeds(rows, model="lla", width=w, kv_pairs=k)["value"].median() >= RECALLS for w, k in below
+    )
 
 
 LLA_GE_SOFTMAX = Claim(
@@ -311,6 +326,20 @@ LLA_GE_SOFTMAX = Claim(
     Tolerance(f"seed mean ≥ {RECALLS}", "cut-off", f"the same arbitrary {RECALLS} recall gate for both mixers"),
     _lla_at_least_softmax,
     figure="accuracy.png",
+    known_failure=KnownFailure(
+        _lla_misses_through_single_seeds,
+        (
+            "quick profile (800 steps, LLA at the lr 3e-2 searched on calibration seeds at d=16, K=6, where 1e-2 "
+            "and 3e-2 nearly tie: 0.9996 and 1.000): softmax recalls in 5 of 9 cells and LLA reaches the gate in 3 "
+            "of them; at d=16 K=3 (0.846, seeds 0.544, 1.000, 0.995) and d=16 K=12 (0.695, seeds 0.085, 0.999, "
+            "1.000) one seed of three had not formed the recall circuit by step 800, while the other two recall. "
+            "The failing seeds differ: at K=3 seed 0 is still rising (+0.201 over steps 400→800, 0.32 → 0.52, not "
+            "settled); at K=12 seed 0 is flat at 0.06-0.08 from step 160 on (settled far below the gate), while "
+            "seed 1 there formed the circuit only after step 480. "
+            "An earlier run of the same code on another CPU resolved the lr tie to 1e-2, where LLA passed (every "
+            "seed ≥ 0.978 in those 5 cells): the verdict rests on single seeds and on fp32 rounding"
+        ),
+    ),
     tiny=LEARNS_AT_TINY,
 )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attnbench.sweeps.experiments.state_tracking.claims import KEYS
+from attnbench.sweeps.experiments.state_tracking.claims import ID_CURVE, KEYS
 from attnbench.sweeps.plotting import bootstrap_interval, chance_and_oracle, figure_legend, panels, save, seed_range
 from attnbench.sweeps.token_claims import accuracies, seed_summary
 from attnbench.sweeps.token_figures import learning_curves
@@ -35,7 +35,9 @@ def _centred(table: pd.DataFrame, metric: str) -> pd.DataFrame:
 def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Accuracy vs example length per task: one line per mixer (seed mean, bars: its 95% bootstrap interval,
     inside [0, 1]; dots: seeds), the in-distribution point (square, same interval), chance, oracle and the
-    train/test boundary, one legend. Writes ``accuracy.png`` and the learning curves."""
+    train/test boundary, one legend. Writes ``accuracy.png`` and two sets of learning curves: in distribution
+    (``learning_curves.png``) and at the test lengths, where the lr is selected
+    (``learning_curves_test_lengths.png``)."""
     test, ind = _centred(table, "test_accuracy"), _centred(table, "id_accuracy")
     tasks = list(dict.fromkeys(test["task"]))
     models = list(dict.fromkeys(test["model"]))
@@ -78,5 +80,15 @@ def draw(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     figure_legend(fig, axes, ncols=3)
     return [
         save(fig, out_dir, "accuracy.png"),
-        learning_curves(table, ("task",), NAMES, out_dir, ylabel="validation accuracy (test lengths)"),
+        learning_curves(
+            table, ("task",), NAMES, out_dir, metric=ID_CURVE, ylabel="validation accuracy (training lengths)"
+        ),
+        learning_curves(
+            table,
+            ("task",),
+            NAMES,
+            out_dir,
+            ylabel="validation accuracy (test lengths)",
+            name="learning_curves_test_lengths.png",
+        ),
     ]
