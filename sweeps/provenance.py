@@ -45,12 +45,28 @@ def git_state() -> dict[str, Any]:
     return {"commit": commit, "dirty": dirty}
 
 
+@cache
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux, else `platform.processor`) and the instruction
+    set torch dispatches to (`torch.backends.cpu.get_cpu_capability`): fp32 training on two CPUs that differ
+    in either can round differently, and token-task trajectories then diverge (the MQAR lr search has
+    resolved a near-tie differently on two machines)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+    except OSError:
+        names = []
+    model = names[0] if names else platform.processor() or platform.machine()
+    return f"{model} ({torch.backends.cpu.get_cpu_capability()})"
+
+
 def provenance(device: str, threads: int) -> dict[str, Any]:
-    """The record's provenance block: version, commit, machine, threads, libraries."""
+    """The record's provenance block: version, commit, machine (host and CPU), threads, libraries."""
     return {
         "attnbench_version": attnbench.__version__,
         **git_state(),
         "host": platform.node(),
+        "cpu": cpu_model(),
         "device": device if device == "cpu" else torch.cuda.get_device_name(torch.device(device)),
         "threads": threads,
         "versions": library_versions(),

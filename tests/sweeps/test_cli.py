@@ -145,6 +145,7 @@ def test_run_store_skip_retry_and_exit_codes(capsys, tmp_path):
             "fingerprint",
             "threads",
             "host",
+            "cpu",
             "device",
             "hydra_output_dir",
             "rows_sha256",
