@@ -18,8 +18,9 @@ from attnbench.models.backbone import Backbone
 from attnbench.sweeps import registry, token_training
 from attnbench.sweeps.batched_members import BatchedRun, Member
 from attnbench.sweeps.experiments.base import TABLE_COLUMNS, RunContext
+from attnbench.sweeps.experiments.mqar.claims import LLA_GE_SOFTMAX
 from attnbench.sweeps.experiments.mqar.figures import summary as mqar_summary
-from attnbench.sweeps.experiments.state_tracking.claims import LLA_MATCHES_SOFTMAX
+from attnbench.sweeps.experiments.state_tracking.claims import DELTANET_NEG_PARITY, LLA_MATCHES_SOFTMAX
 from attnbench.sweeps.experiments.state_tracking.figures import summary as state_summary
 from attnbench.sweeps.grid import values
 from attnbench.sweeps.token_training import token_accuracy
@@ -241,6 +242,60 @@ def test_lla_softmax_agreement_needs_a_learnable_task(accuracy: dict, verdict: s
     cell = _parity_cell(accuracy)
     assert LLA_MATCHES_SOFTMAX.check(cell).verdict == verdict
     assert LLA_MATCHES_SOFTMAX.known_failure.holds(cell) is known
+
+
+@pytest.mark.parametrize(
+    ("seeds", "verdict", "known"),
+    [
+        ((1.0, 0.95, 0.92), "pass", None),  # solves the bin (the predicate only reads failing cells)
+        ((0.85, 0.8, 0.78), "fail", True),  # below the gate, every seed far above chance: partial generalisation
+        ((0.95, 0.9, 0.52), "fail", False),  # one seed at chance: a collapse, not the known failure
+    ],
+)
+def test_deltanet_neg_parity_knows_only_partial_generalisation(seeds: tuple, verdict: str, known: bool | None) -> None:
+    """One test bin of DeltaNet β ∈ [0, 2] on parity, 1000 scored tokens per seed, chance 0.5."""
+    cell = pd.DataFrame(
+        {
+            "metric": "test_accuracy",
+            "task": "parity",
+            "model": "deltanet_neg",
+            "seed": [0, 1, 2],
+            "value": list(seeds),
+            "length_low": 30,
+            "length_high": 40,
+            "scored_tokens": 1000,
+            "chance": 0.5,
+        }
+    )
+    assert DELTANET_NEG_PARITY.check(cell).verdict == verdict
+    if known is not None:
+        assert DELTANET_NEG_PARITY.known_failure.holds(cell) is known
+
+
+def _recall_grid(lla: dict[tuple[int, int], list[float]]) -> pd.DataFrame:
+    """Softmax recalls (1.0, 3 seeds) in every cell given; LLA's seeds as given."""
+    rows = [
+        {"metric": "test_accuracy", "model": model, "width": w, "kv_pairs": k, "lr": 1e-2, "seed": s, "value": v}
+        for (w, k), values in lla.items()
+        for model, seeds in (("softmax", [1.0] * 3), ("lla", values))
+        for s, v in enumerate(seeds)
+    ]
+    return pd.DataFrame(rows).assign(chance=1 / 32)
+
+
+@pytest.mark.parametrize(
+    ("lla", "verdict", "known"),
+    [
+        ({(16, 3): [1.0, 1.0, 0.999], (16, 6): [1.0] * 3}, "pass", None),
+        ({(16, 3): [0.5, 1.0, 0.995], (16, 6): [1.0] * 3}, "fail", True),  # one seed of three misses
+        ({(16, 3): [0.5, 0.6, 1.0], (16, 6): [1.0] * 3}, "fail", False),  # most seeds miss: not the known failure
+    ],
+)
+def test_lla_ge_softmax_knows_only_single_seed_misses(lla: dict, verdict: str, known: bool | None) -> None:
+    grid = _recall_grid(lla)
+    assert LLA_GE_SOFTMAX.check(grid).verdict == verdict
+    if known is not None:
+        assert LLA_GE_SOFTMAX.known_failure.holds(grid) is known
 
 
 def test_a_cell_stored_by_two_runs_counts_once() -> None:

@@ -13,8 +13,9 @@ mixers are Welch's t-test over seeds (`attnbench.sweeps.token_claims.compare`). 
 from __future__ import annotations
 
 import pandas as pd
+from scipy import stats
 
-from attnbench.sweeps.experiments.base import Claim, KnownFailure, Scope, Tolerance, Verdict
+from attnbench.sweeps.experiments.base import FALSE_FAILURE_RATE, Claim, KnownFailure, Scope, Tolerance, Verdict
 from attnbench.sweeps.token_claims import GATE, Comparison, accuracies, compare, saturation, shown
 
 KEYS = ["task", "model", "length_low", "length_high"]
@@ -51,9 +52,15 @@ def _solves(rows: pd.DataFrame) -> Verdict:
     )
 
 
-def _most_seeds_solve(rows: pd.DataFrame) -> bool:
-    """The cell misses the gate only through a minority of seeds: the median seed reaches it."""
-    return bool(_bins(rows)["value"].median() >= GATE)
+def _generalises_partly(rows: pd.DataFrame) -> bool:
+    """The cell misses the gate while every seed stays above chance: a one-sided binomial test of each seed's
+    accuracy against the task's chance on its scored tokens, at the suite's false-failure rate (length
+    generalisation that degrades, not a collapse to chance)."""
+    seeds = _bins(rows)
+    return bool(len(seeds)) and all(
+        stats.binomtest(round(a * n), int(n), chance, alternative="greater").pvalue < FALSE_FAILURE_RATE
+        for a, n, chance in zip(seeds["value"], seeds["scored_tokens"], seeds["chance"], strict=True)
+    )
 
 
 DELTANET_NEG_PARITY = Claim(
@@ -70,12 +77,14 @@ DELTANET_NEG_PARITY = Claim(
     _solves,
     figure="accuracy.png",
     known_failure=KnownFailure(
-        _most_seeds_solve,
+        _generalises_partly,
         (
-            "quick profile (width 32, 3000 AdamW steps, warm-up then cosine decay, lr 1e-3 searched; train 3..10, "
-            "test 10..40): every seed fits the training lengths (1.000) and the bins [10,20) and [20,30) have seed "
-            "means 1.000 and 0.920, but in the longest bin [30,40] one seed of three falls to 0.698 (the others "
-            "0.962, 0.906), so that mean is 0.855 while the median seed (0.906) reaches the gate"
+            "quick profile (width 32, 6000 AdamW steps, warm-up then cosine decay, lr 3e-3 searched; train 3..10, "
+            "test 10..40): every seed solves the training lengths and the bin [10,20) (1.000), then degrades with "
+            "length: [20,30) 0.885 (seeds 0.897, 0.931, 0.828) and [30,40] 0.792 (seeds 0.811, 0.811, 0.755), "
+            "every seed far above chance 0.5 (binomial p ≤ 3e-4 on 29 and 53 scored tokens). At 3000 steps (lr 1e-3, "
+            "commit da2a578) the same bins were 0.920 and 0.855 (seeds 0.962, 0.906, 0.698): the longer schedule "
+            "fits no better in distribution and generalises less far"
         ),
     ),
 )
@@ -132,9 +141,9 @@ DELTANET_POS_PARITY = Claim(
     known_failure=KnownFailure(
         _did_not_fit,
         (
-            "not seen at the quick profile (train 3..10, 3000 steps): every seed fits parity in distribution "
-            "(0.992) and stays below 0.9 in the longest test bin; at the former profile (train 3..40, 400 steps) no "
-            "seed fitted (0.531, 0.570, 0.484)"
+            "not seen at the quick profile (train 3..10, 6000 steps): every seed fits parity in distribution "
+            "(0.977-0.992) and stays below 0.9 in the longest test bin; at the former profile (train 3..40, 400 "
+            "steps) no seed fitted (0.531, 0.570, 0.484)"
         ),
     ),
 )
@@ -215,13 +224,14 @@ LLA_MATCHES_SOFTMAX = Claim(
     known_failure=KnownFailure(
         _neither_fits,
         (
-            "quick profile (width 32, 3000 steps, 3 lrs searched, 3 seeds; train 3..10, test 10..40): on parity "
-            "LLA fits (0.984-0.992 in distribution) and agrees with softmax (0.820-0.914) in every range, so the "
-            "claim is tested there and holds; on S3 (best in-distribution seed mean 0.801, chance 0.167) and "
-            "modular arithmetic (0.779, chance 0.2) they agree but neither fits, so those two tasks stay untested. "
-            "Their in-distribution learning curves (validation batches at the training lengths) are not saturated "
-            "(the cell notes): every seed of both mixers still gains over steps 1500→3000, +0.068 to +0.097 on S3 "
-            "and +0.023 to +0.117 on modular arithmetic, so both fits are still being reached when the budget ends"
+            "quick profile (width 32, 6000 steps, 3 lrs searched, 3 seeds; train 3..10, test 10..40): on parity "
+            "both fit in distribution (LLA 0.984-0.992, softmax 0.938-0.977) and agree in every range, so the claim "
+            "is tested there and holds; on S3 (best in-distribution seed mean 0.838, chance 0.167) and modular "
+            "arithmetic (0.844, chance 0.2) they agree but neither fits, so those two tasks stay untested. Their "
+            "in-distribution learning curves (validation batches at the training lengths) are not saturated (the "
+            "cell notes): every seed of both mixers still gains over steps 3000→6000, +0.075 to +0.118 on S3 and "
+            "+0.023 to +0.250 on modular arithmetic. At 3000 steps (commit da2a578) the best fits were 0.801 and "
+            "0.779: doubling the steps raised them by about 0.04 and 0.07, short of the 0.9 gate"
         ),
     ),
 )
