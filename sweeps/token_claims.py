@@ -70,6 +70,13 @@ class Comparison:
         return self.pvalue < self.level
 
 
+def above_chance(accuracy: float, tokens: float, chance: float) -> bool:
+    """A seed's accuracy on ``tokens`` scored tokens is significantly above ``chance``: one-sided binomial test
+    (scipy.stats.binomtest) at `FALSE_FAILURE_RATE`."""
+    test = stats.binomtest(round(accuracy * tokens), int(tokens), chance, alternative="greater")
+    return bool(test.pvalue < FALSE_FAILURE_RATE)
+
+
 def compare(a: Sequence[float], b: Sequence[float], alternative: Alternative, comparisons: int = 1) -> Comparison:
     """Welch's t-test of ``a`` against ``b`` at `FALSE_FAILURE_RATE` / ``comparisons`` (Bonferroni).
 

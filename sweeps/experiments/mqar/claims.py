@@ -12,11 +12,10 @@ saturated (`attnbench.sweeps.token_claims.saturation`). A mixer's state holds
 from __future__ import annotations
 
 import pandas as pd
-from scipy import stats
 
-from attnbench.sweeps.experiments.base import FALSE_FAILURE_RATE, Claim, KnownFailure, Scope, Tolerance, Verdict
+from attnbench.sweeps.experiments.base import Claim, KnownFailure, Scope, Tolerance, Verdict
 from attnbench.sweeps.experiments.mqar.study import PAPER
-from attnbench.sweeps.token_claims import GATE, accuracies, compare, compare_paired, saturation, shown
+from attnbench.sweeps.token_claims import GATE, above_chance, accuracies, compare, compare_paired, saturation, shown
 
 KEYS = ["model", "width", "kv_pairs"]
 CELL = ["width", "kv_pairs"]
@@ -77,10 +76,7 @@ def _under_trained(rows: pd.DataFrame) -> bool:
     not reach recall within the budget (still rising, or plateaued below it), rather than not training at all."""
     test = _seeds(rows)
     tokens = test["p.eval_batches"] * test["p.batch_size"] * test["kv_pairs"]
-    above = [
-        stats.binomtest(round(a * n), int(n), chance, alternative="greater").pvalue < FALSE_FAILURE_RATE
-        for a, n, chance in zip(test["value"], tokens, test["chance"], strict=True)
-    ]
+    above = [above_chance(a, n, chance) for a, n, chance in zip(test["value"], tokens, test["chance"], strict=True)]
     return bool(rows["p.steps"].max() < PAPER["steps"] and all(above) and test["value"].mean() < RECALLS)
 
 
