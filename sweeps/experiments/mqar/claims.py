@@ -275,6 +275,11 @@ def _recalled_by_softmax(rows: pd.DataFrame) -> list[tuple[int, int]]:
     return [(w, k) for w, k in _cells(rows) if _recalls(_seeds(rows, model="softmax", width=w, kv_pairs=k))]
 
 
+def _lla_below(rows: pd.DataFrame, recalled: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ``recalled`` cells where LLA's seed mean does not reach `RECALLS`."""
+    return [(w, k) for w, k in recalled if not _recalls(_seeds(rows, model="lla", width=w, kv_pairs=k))]
+
+
 def _lla_at_least_softmax(rows: pd.DataFrame) -> Verdict:
     """LLA recalls at least as well as softmax (Zuo et al. 2025, Sec. 5): in every cell where softmax recalls,
     LLA's seed mean reaches the same `RECALLS` gate. With no such cell the comparison is no evidence."""
@@ -282,7 +287,7 @@ def _lla_at_least_softmax(rows: pd.DataFrame) -> Verdict:
     expected = f"lla ≥ {RECALLS} wherever softmax ≥ {RECALLS}"
     if not recalled:
         return Verdict("fail", expected, f"softmax recalls in none of the {len(_cells(rows))} cells: no evidence")
-    below = [(w, k) for w, k in recalled if not _recalls(_seeds(rows, model="lla", width=w, kv_pairs=k))]
+    below = _lla_below(rows, recalled)
     measured = f"softmax recalls in {len(recalled)} of {len(_cells(rows))} cells; LLA below {RECALLS} in " + (
         "none of them"
         if not below
@@ -302,9 +307,9 @@ def _lla_misses_through_single_seeds(rows: pd.DataFrame) -> bool:
     """Every cell where softmax recalls and LLA does not fails through a minority of LLA's seeds: its median
     seed reaches `RECALLS` (the circuit formed in most seeds, not in one), and softmax recalls somewhere."""
     recalled = _recalled_by_softmax(rows)
-    below = [(w, k) for w, k in recalled if not _recalls(_seeds(rows, model="lla", width=w, kv_pairs=k))]
     return bool(recalled) and all(
-        _seeds(rows, model="lla", width=w, kv_pairs=k)["value"].median() >= RECALLS for w, k in below
+        _seeds(rows, model="lla", width=w, kv_pairs=k)["value"].median() >= RECALLS
+        for w, k in _lla_below(rows, recalled)
     )
 
 
