@@ -27,7 +27,13 @@ LLA paths: forward+backward (loss = Σ o²) of each exact LLA path at the backbo
 and the materialised closed form `lla_reference` (a batched `torch.linalg.solve`) in fp64 and fp32; causal softmax
 attention at the same shape is the yardstick. The fastest LLA path is printed.
 
-Writes results/benchmarks/token_training.{csv,png,pdf}: one row per timing (``section`` training or lla_path).
+LLA floor: the exact path's own pieces at that shape (building the explicit systems, factorising them, one
+solve; `lla_floor_rows`); the factorisation and two solves, which every path that solves each query's d×d system
+with torch's CPU LAPACK pays, are compared with what the goal "LLA's step time at most 4x softmax's" leaves each
+of the DEPTH LLA layers (`floor_lines`).
+
+Writes results/benchmarks/token_training.{csv,png,pdf}: one row per timing (``section`` training, lla_path,
+lla_floor or peak).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_token_training.py [--steps 5 --lla-steps 2 --threads 1 2]
 """
@@ -49,6 +55,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from attnbench.kernels.lla import lla
 from attnbench.kernels.lla.reference import lla_reference
+from attnbench.kernels.lla.streams import BlockwiseStreams
 from attnbench.models.attention import softmax_attention
 from attnbench.models.backbone import Backbone
 from attnbench.sweeps.batched_members import AdamW, build_members, masked_token_loss, member_grid, train_batched
@@ -75,6 +82,7 @@ TASK = MQARConfig(vocab_size=64, seq_len=48, num_kv_pairs=12, batch_size=32)
 WEIGHT_DECAY = 0.1
 SEEDS, LRS = (0, 1, 2), (1e-3, 3e-3, 1e-2)
 MEMBERS = len(SEEDS) * len(LRS)
+DEPTH = 2  # backbone layers, each with one mixer
 COMPILED = ("softmax", "linear")  # mixers also timed with torch.compile (the fusion route)
 CPU = torch.device("cpu")
 
@@ -136,7 +144,7 @@ def training_rows(mixer: str, steps: int, threads: int) -> list[dict]:
     """Loop and batched timings of ``mixer`` (one row each), their matrix-product throughput, and the parameter
     gap between the two paths."""
     factory = partial(
-        Backbone, TASK.vocab_size, 32, 2, mixer, heads=1, mlp_ratio=0, max_len=TASK.seq_len, conv_kernel=3
+        Backbone, TASK.vocab_size, 32, DEPTH, mixer, heads=1, mlp_ratio=0, max_len=TASK.seq_len, conv_kernel=3
     )
     last: dict[str, tuple] = {}
     runs = {"loop": lambda: (loop(factory, steps), False), "batched": lambda: batched(factory, steps)}
@@ -233,6 +241,39 @@ def lla_path_rows(threads: int) -> list[dict]:
     return rows
 
 
+def lla_floor_rows(threads: int) -> list[dict]:
+    """The exact path's own pieces at the backbone's mixer shape: building its B·N explicit d×d systems
+    (`BlockwiseStreams.explicit_systems`), factorising them (the kernel's batched LAPACK ``torch.linalg.cholesky``,
+    and ``torch.linalg.cholesky_ex`` without the error check) and one ``torch.cholesky_solve`` (the forward's ρ
+    and the backward's adjoint need one each). Any exact path that solves every query's d×d system with torch's
+    CPU LAPACK pays at least the factorisation and two solves."""
+    generator = torch.Generator().manual_seed(0)
+    flat = [torch.randn(32, 48, 32, generator=generator) for _ in range(3)]
+    streams = BlockwiseStreams(*flat, scale=32**-0.5, ridge=0.1, causal=True, block_size=64)
+    streams.compute_statistics(need_squares=False)
+    rows_of_queries = slice(0, 48)
+    systems = streams.explicit_systems(rows_of_queries)
+    factor = torch.linalg.cholesky(systems)
+    rhs = (streams.key_mean - streams.q)[..., None]
+    pieces = {
+        "build systems": lambda: streams.explicit_systems(rows_of_queries),
+        "factorise (linalg.cholesky)": lambda: torch.linalg.cholesky(systems),
+        "factorise (cholesky_ex, no check)": lambda: torch.linalg.cholesky_ex(systems, check_errors=False),
+        "one cholesky_solve": lambda: torch.cholesky_solve(rhs, factor),
+    }
+    return [
+        {
+            "section": "lla_floor",
+            "mixer": "lla",
+            "path": piece,
+            "threads": threads,
+            **timing.columns("time"),
+            "load_average": timing.load_average,
+        }
+        for piece, timing in ((piece, measure(run, max_run_time=2)) for piece, run in pieces.items())
+    ]
+
+
 def draw(table: pd.DataFrame) -> Path:
     """(a) per-member training steps/s per mixer, loop vs batched, per thread count; (b) LLA paths' fwd+bwd."""
     fig, axes = panels(1, 2)
@@ -262,6 +303,31 @@ def draw(table: pd.DataFrame) -> Path:
     return save(fig, OUT, "token_training.png")
 
 
+def floor_lines(table: pd.DataFrame) -> list[str]:
+    """Per thread count, the LAPACK floor of one exact LLA mixer call (the faster factorisation and two solves;
+    building the systems is shown beside it) against what the 4x step-time goal leaves each LLA layer: with
+    softmax's batched member-step S and its attention forward+backward s, an LLA step of ``S − DEPTH·s + DEPTH·t``
+    is at most 4S when ``t ≤ (3S + DEPTH·s)/DEPTH``. S is measured with each run's setup (models and first batch)
+    inside, so this allowance is an upper bound."""
+    lines = []
+    for threads, group in table.groupby("threads"):
+        pieces = group[group["section"] == "lla_floor"].set_index("path")["time_s"]
+        softmax_step = group[(group["section"] == "training") & (group["mixer"] == "softmax")]
+        softmax_call = group[(group["section"] == "lla_path") & (group["mixer"] == "softmax")]
+        if pieces.empty or softmax_step.empty or softmax_call.empty:
+            continue
+        factorise = pieces[pieces.index.str.startswith("factorise")].min()
+        solves = 2 * pieces["one cholesky_solve"]
+        step = 1 / softmax_step.set_index("path").loc["batched", "member_steps_per_s"]
+        allowance = (3 * step + DEPTH * softmax_call["time_s"].iloc[0]) / DEPTH
+        lines.append(
+            f"{threads} thread(s): LAPACK floor of one exact LLA call {(factorise + solves) * 1e3:.1f} ms (factorise "
+            f"{factorise * 1e3:.1f}, 2 solves {solves * 1e3:.1f}; building the systems adds "
+            f"{pieces['build systems'] * 1e3:.1f}) vs the 4x goal's allowance of at most {allowance * 1e3:.1f} ms"
+        )
+    return lines
+
+
 def summary(table: pd.DataFrame) -> str:
     """Speed-up per mixer and thread count, LLA's step time over softmax's, and the fastest LLA path."""
     training = table[table["section"] == "training"]
@@ -278,6 +344,7 @@ def summary(table: pd.DataFrame) -> str:
     for threads, group in paths.groupby("threads"):
         best = group.loc[group["time_s"].idxmin()]
         lines.append(f"fastest exact LLA path, {threads} thread(s): {best['path']} ({best['time_s'] * 1e3:.1f} ms)")
+    lines += floor_lines(table)
     compiled = training[training["path"] == "compiled loop"]
     for _, row in compiled.iterrows():
         eager = wide.loc[(row["mixer"], row["threads"]), "loop"]
@@ -312,6 +379,7 @@ def main() -> None:
             rows += training_rows(mixer, args.lla_steps if mixer == "lla" else args.steps, threads)
             print(f"{mixer}, {threads} thread(s): done", flush=True)
         rows += lla_path_rows(threads)
+        rows += lla_floor_rows(threads)
         rows += peak_rows(threads)
     table = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)
