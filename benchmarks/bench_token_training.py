@@ -49,11 +49,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from timing import measure
+from timing import Timing, measure
 from torch._inductor import config as inductor_config
 from torch.utils.flop_counter import FlopCounterMode
 
 from attnbench.kernels.lla import lla
+from attnbench.kernels.lla.common import resolve_scale
 from attnbench.kernels.lla.reference import lla_reference
 from attnbench.kernels.lla.streams import BlockwiseStreams
 from attnbench.models.attention import softmax_attention
@@ -181,6 +182,13 @@ def training_rows(mixer: str, steps: int, threads: int) -> list[dict]:
     ]
 
 
+def timing_row(section: str, mixer: str, path: str, threads: int, timing: Timing, **figures: float) -> dict:
+    """One table row of a timed function: its section, mixer, path and thread count, the timing's columns, any
+    further ``figures``, and the load average."""
+    row = {"section": section, "mixer": mixer, "path": path, "threads": threads, **timing.columns("time")}
+    return {**row, **figures, "load_average": timing.load_average}
+
+
 def peak_rows(threads: int) -> list[dict]:
     """Matmul ceilings at ``threads``, in GFLOP/s: one dense 2048 × 2048 fp32 product (the machine's), and the
     backbone's own projection shape, E = 9 members' (batch·length, 32) × (32, 32) products as one bmm."""
@@ -197,16 +205,15 @@ def peak_rows(threads: int) -> list[dict]:
     for path, (product, flop) in products.items():
         timing = measure(product, max_run_time=2)
         rows.append(
-            {
-                "section": "peak",
-                "mixer": "",
-                "path": path,
-                "threads": threads,
-                **timing.columns("time"),
-                "matmul_gflop": flop / 1e9,
-                "matmul_gflop_per_s": flop / 1e9 / timing.median_s,
-                "load_average": timing.load_average,
-            }
+            timing_row(
+                "peak",
+                "",
+                path,
+                threads,
+                timing,
+                matmul_gflop=flop / 1e9,
+                matmul_gflop_per_s=flop / 1e9 / timing.median_s,
+            )
         )
     return rows
 
@@ -227,17 +234,8 @@ def lla_path_rows(threads: int) -> list[dict]:
     for path, forward in paths.items():
         timing = measure(lambda f=forward: f().square().sum().backward(), max_run_time=2)
         error = float((forward().detach() - exact).abs().max()) if path != "softmax attention" else np.nan
-        rows.append(
-            {
-                "section": "lla_path",
-                "mixer": "softmax" if path == "softmax attention" else "lla",
-                "path": path,
-                "threads": threads,
-                **timing.columns("time"),
-                "max_error_vs_fp64": error,
-                "load_average": timing.load_average,
-            }
-        )
+        mixer = "softmax" if path == "softmax attention" else "lla"
+        rows.append(timing_row("lla_path", mixer, path, threads, timing, max_error_vs_fp64=error))
     return rows
 
 
@@ -249,7 +247,7 @@ def lla_floor_rows(threads: int) -> list[dict]:
     CPU LAPACK pays at least the factorisation and two solves."""
     generator = torch.Generator().manual_seed(0)
     flat = [torch.randn(32, 48, 32, generator=generator) for _ in range(3)]
-    streams = BlockwiseStreams(*flat, scale=32**-0.5, ridge=0.1, causal=True, block_size=64)
+    streams = BlockwiseStreams(*flat, scale=resolve_scale(None, 32), ridge=0.1, causal=True, block_size=64)
     streams.compute_statistics(need_squares=False)
     rows_of_queries = slice(0, 48)
     systems = streams.explicit_systems(rows_of_queries)
@@ -262,15 +260,7 @@ def lla_floor_rows(threads: int) -> list[dict]:
         "one cholesky_solve": lambda: torch.cholesky_solve(rhs, factor),
     }
     return [
-        {
-            "section": "lla_floor",
-            "mixer": "lla",
-            "path": piece,
-            "threads": threads,
-            **timing.columns("time"),
-            "load_average": timing.load_average,
-        }
-        for piece, timing in ((piece, measure(run, max_run_time=2)) for piece, run in pieces.items())
+        timing_row("lla_floor", "lla", piece, threads, measure(run, max_run_time=2)) for piece, run in pieces.items()
     ]
 
 
